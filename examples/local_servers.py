@@ -1,0 +1,71 @@
+"""Real HTTP peers on 127.0.0.1 for the demo and the tests: httpbin under gunicorn."""
+
+from __future__ import annotations
+
+import functools
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_for(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server on port {port} did not start within {timeout} s")
+
+
+@functools.cache
+def _no_control_socket(gunicorn: str) -> tuple[str, ...]:
+    """Newer gunicorn opens a control socket in $HOME; parallel servers must not share it."""
+    usage = subprocess.run([gunicorn, "--help"], capture_output=True, text=True, check=True)
+    return ("--no-control-socket",) if "--no-control-socket" in usage.stdout else ()
+
+
+@contextmanager
+def httpbin_server() -> Iterator[str]:
+    """Run httpbin under gunicorn on a free loopback port; yield its base URL."""
+    port = free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen(
+        [
+            str(gunicorn),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+            *_no_control_socket(str(gunicorn)),
+            "httpbin:app",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,55 @@
+"""credsign: sign outgoing HTTP requests from stored credential records.
+
+Records (``parse_record``) compile once into signers (``compile_signer``);
+adapters apply them per request: ``httpx.Client(auth=HttpxAuth(record))`` or
+``requests.Session().auth = RequestsAuth(record)``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from credsign.adapters.httpx import HttpxAuth
+from credsign.errors import CredsignError, RecordError, RedirectWarning, ScopeError
+from credsign.records import (
+    ApiKeyRecord,
+    Aws4Record,
+    BasicAuthRecord,
+    BearerTokenRecord,
+    HmacSha256Record,
+    NoAuthRecord,
+    Record,
+    parse_record,
+)
+from credsign.signing import Signer, compile_signer
+
+if TYPE_CHECKING:
+    from credsign.adapters.requests import RequestsAuth
+
+__all__ = [
+    "ApiKeyRecord",
+    "Aws4Record",
+    "BasicAuthRecord",
+    "BearerTokenRecord",
+    "CredsignError",
+    "HmacSha256Record",
+    "HttpxAuth",
+    "NoAuthRecord",
+    "Record",
+    "RecordError",
+    "RedirectWarning",
+    "RequestsAuth",
+    "ScopeError",
+    "Signer",
+    "compile_signer",
+    "parse_record",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # requests is an optional extra: import its adapter only when asked for.
+    if name == "RequestsAuth":
+        from credsign.adapters.requests import RequestsAuth
+
+        return RequestsAuth
+    raise AttributeError(f"module 'credsign' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Adapters: thin bridges from signers to HTTP clients (httpx, requests)."""

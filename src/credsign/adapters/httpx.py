@@ -1,0 +1,176 @@
+"""``httpx.Auth`` adapter: one generator flow serving ``Client`` and ``AsyncClient``."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Generator
+
+import httpx
+
+from credsign.adapters.httpx_fast import FAST_HEADERS, query_of, target_of, with_query
+from credsign.adapters.policy import (
+    REDIRECT_WARNING,
+    redirect_method,
+    redirect_scope,
+    sign_in_scope,
+)
+from credsign.errors import RedirectWarning
+from credsign.records import Record
+from credsign.scope import Target
+from credsign.signing import Clock, Signer, as_signer, utc_now
+from credsign.signing.base import HeaderSet
+
+
+class HttpxHead:
+    """An ``httpx.Request`` seen as a :class:`~credsign.signing.RequestHead`.
+
+    Headers arrive pre-encoded and go straight into httpx's header list when
+    the import-time probe (see ``httpx_fast``) allows; else via the public API.
+    """
+
+    __slots__ = ("request",)
+
+    def __init__(self, request: httpx.Request) -> None:
+        self.request = request
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.request.headers
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    def set_headers(self, header_set: HeaderSet) -> None:
+        headers = self.request.headers
+        if not FAST_HEADERS:
+            for name, value in header_set.pairs:
+                headers[name] = value
+            return
+        items = headers._list
+        for entry in header_set.encoded:
+            lower = entry[1]
+            for index, item in enumerate(items):
+                if item[1] == lower:
+                    items[index] = entry
+                    for later in range(len(items) - 1, index, -1):  # drop repeats of the name
+                        if items[later][1] == lower:
+                            del items[later]
+                    break
+            else:
+                items.append(entry)
+
+    def fill_headers(self, header_set: HeaderSet) -> None:
+        headers = self.request.headers
+        if not FAST_HEADERS:
+            for name, value in header_set.pairs:
+                if name not in headers:
+                    headers[name] = value
+            return
+        items = headers._list
+        present = {item[1] for item in items}
+        items.extend(entry for entry in header_set.encoded if entry[1] not in present)
+
+    def target(self) -> Target:
+        return target_of(self.request.url)
+
+    @property
+    def query(self) -> str:
+        return query_of(self.request.url)
+
+    def set_query(self, query: str) -> None:
+        self.request.url = with_query(self.request.url, query)
+
+
+class HttpxAuth(httpx.Auth):
+    """Authenticate httpx requests from a credential record.
+
+    ``follow_redirects=True`` makes this auth follow redirects hop by hop,
+    applying credentials only to hops inside the record's scope (its baseUrl,
+    else the first request's origin). Leave the client's own
+    ``follow_redirects`` at False: httpx follows those out of any auth's sight.
+    """
+
+    def __init__(
+        self,
+        credentials: Record | Signer,
+        *,
+        clock: Clock | None = None,
+        follow_redirects: bool = False,
+    ) -> None:
+        self.signer = as_signer(credentials)
+        self.clock = clock or utc_now
+        self.follow_redirects = follow_redirects
+        self.requires_request_body = self.signer.requires_body
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        # httpx's default wraps auth_flow in a second generator; one is enough.
+        if self.requires_request_body:
+            request.read()
+        return self.auth_flow(request)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        signer = self.signer
+        head = HttpxHead(request)
+        if signer.scope is None:
+            signer.sign(head, self.clock)
+        else:
+            sign_in_scope(signer, head, self.clock)
+        response = yield request
+        if response.history:
+            warnings.warn(REDIRECT_WARNING, RedirectWarning, stacklevel=2)
+        if not response.has_redirect_location:
+            return
+        scope = redirect_scope(signer, head.target())
+        if not self.follow_redirects:
+            pending = response.next_request
+            if pending is not None and not scope.contains(HttpxHead(pending).target()):
+                signer.strip(HttpxHead(pending))
+            return
+        cookies = httpx.Cookies()
+        while response.has_redirect_location:
+            cookies.extract_cookies(response)
+            request = _next_hop(request, response, cookies)
+            head = HttpxHead(request)
+            signer.strip(head)
+            if scope.contains(head.target()):
+                signer.sign(head, self.clock)
+            response = yield request
+
+
+def _next_hop(
+    request: httpx.Request, response: httpx.Response, cookies: httpx.Cookies
+) -> httpx.Request:
+    """The request httpx itself would send next (see ``httpx.Client._build_redirect_request``)."""
+    method = redirect_method(request.method, response.status_code)
+    try:
+        url = httpx.URL(response.headers["Location"])
+    except httpx.InvalidURL as exc:
+        raise httpx.RemoteProtocolError(f"Invalid URL in location header: {exc}.") from None
+    if url.scheme and not url.host:
+        url = url.copy_with(host=request.url.host)
+    if url.is_relative_url:
+        url = request.url.join(url)
+    if request.url.fragment and not url.fragment:
+        url = url.copy_with(fragment=request.url.fragment)
+
+    headers = httpx.Headers(request.headers)
+    if (url.scheme, url.raw_host, url.port) != (
+        request.url.scheme,
+        request.url.raw_host,
+        request.url.port,
+    ):
+        headers.pop("Authorization", None)
+        headers.pop("Cookie", None)
+        headers["Host"] = url.netloc.decode("ascii")
+    stream = request.stream
+    if method != request.method and method == "GET":
+        headers.pop("Content-Length", None)
+        headers.pop("Transfer-Encoding", None)
+        stream = httpx.ByteStream(b"")
+    hop = httpx.Request(method, url, headers=headers, stream=stream, extensions=request.extensions)
+    if "Cookie" not in hop.headers:
+        cookies.set_cookie_header(hop)
+    return hop

@@ -1,0 +1,34 @@
+"""The exceptions and warnings credsign raises: one type per kind of failure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class CredsignError(Exception):
+    """Base class of every error credsign raises on purpose."""
+
+
+class RecordError(CredsignError, ValueError):
+    """A credential record is invalid.
+
+    ``issues`` holds ``(field_path, reason)`` pairs; the message lists them all.
+    Neither ever contains the offending value, so secrets cannot leak through it.
+    """
+
+    def __init__(self, issues: Sequence[tuple[str, str]]) -> None:
+        self.issues: tuple[tuple[str, str], ...] = tuple(issues)
+        detail = "; ".join(f"{path}: {reason}" for path, reason in self.issues)
+        super().__init__(f"invalid credential record: {detail}")
+
+
+class ScopeError(CredsignError):
+    """A request targets an origin or path outside the record's ``baseUrl``.
+
+    Raised before anything is sent: credsign never silently sends such a request
+    unauthenticated, and never sends credentials outside their scope.
+    """
+
+
+class RedirectWarning(UserWarning):
+    """The HTTP client followed redirects itself, out of credsign's sight."""

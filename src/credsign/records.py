@@ -1,0 +1,358 @@
+"""Typed, immutable models of the stored credential JSON, and ``parse_record``.
+
+Validation happens here, once, when a record is parsed: signers compiled from a
+record trust it and do no checking of their own on the hot path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal, TypeAlias, Union
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    SerializationInfo,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import ErrorDetails
+
+from credsign.errors import RecordError
+
+MAX_RECORD_BYTES = 64 * 1024
+MAX_HEADER_VALUE = 8192
+MAX_STATIC_HEADERS = 64
+MASK = "**********"
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_VISIBLE_ASCII = re.compile(r"[\x20-\x7e\t]*")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+
+CONTENT_TYPES: Mapping[str, str] = {
+    "json": "application/json",
+    "xml": "application/xml",
+    "form-urlencoded": "application/x-www-form-urlencoded",
+}
+
+
+def _header_name(value: str) -> str:
+    if not _TOKEN.fullmatch(value):
+        raise ValueError("is not a valid header name (RFC 9110 token)")
+    return value
+
+
+def _header_value(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain CR, LF, NUL or other control characters")
+    if not _VISIBLE_ASCII.fullmatch(value):
+        raise ValueError("must be visible ASCII, space or tab")
+    if value != value.strip(" \t"):
+        raise ValueError("must not start or end with whitespace")
+    return value
+
+
+def _no_control(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain CR, LF, NUL or other control characters")
+    return value
+
+
+class _IssueAt(ValueError):
+    """A validation failure that belongs to a sub-field of the validated object."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(reason)
+        self.path = path
+        self.reason = reason
+
+
+def _secret_check(max_length: int, check: Callable[[str], str]) -> AfterValidator:
+    def validate(value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if not secret:
+            raise ValueError("must not be empty")
+        if len(secret) > max_length:
+            raise ValueError(f"must be at most {max_length} characters")
+        check(secret)
+        return value
+
+    return AfterValidator(validate)
+
+
+def _dump_secret(value: SecretStr, info: SerializationInfo) -> str:
+    context = info.context
+    if isinstance(context, Mapping) and context.get("reveal_secrets"):
+        return value.get_secret_value()
+    return MASK
+
+
+# Secrets are SecretStr: hidden in repr/str/dumps/errors unless revealed explicitly.
+_MASKED = PlainSerializer(_dump_secret, return_type=str)
+HeaderSecret = Annotated[SecretStr, _secret_check(MAX_HEADER_VALUE, _header_value), _MASKED]
+TextSecret = Annotated[SecretStr, _secret_check(MAX_HEADER_VALUE, _no_control), _MASKED]
+Password = Annotated[SecretStr, _secret_check(512, _no_control), _MASKED]
+HeaderName = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_header_name)]
+HeaderValue = Annotated[str, Field(max_length=MAX_HEADER_VALUE), AfterValidator(_header_value)]
+PlainText = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="ignore",
+        hide_input_in_errors=True,
+    )
+
+
+class StaticHeader(_Model):
+    """A header sent with every request of a record, beside its auth header."""
+
+    key: HeaderName
+    value: HeaderValue
+
+
+class ApiKey(_Model):
+    """Where an API key goes: a header or a query parameter, and its secret value."""
+
+    key: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control)]
+    value: TextSecret
+    position: Literal["header", "query"] = "header"
+
+    @model_validator(mode="after")
+    def _check_placement(self) -> ApiKey:
+        if self.position == "header":
+            for field, check, value in (
+                ("key", _header_name, self.key),
+                ("value", _header_value, self.value.get_secret_value()),
+            ):
+                try:
+                    check(value)
+                except ValueError as exc:
+                    raise _IssueAt(field, f"{exc} (position is header)") from None
+            if self.key.lower() in _FRAMING_HEADERS:
+                raise _IssueAt("key", f"{self.key!r} is set by the HTTP client, not a record")
+        return self
+
+
+def _base_url(value: str) -> str:
+    _no_control(value)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("must be an absolute http:// or https:// URL")
+    if not parts.hostname:
+        raise ValueError("must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry user information")
+    if parts.query or parts.fragment:
+        raise ValueError("must not carry a query or fragment")
+    try:
+        parts.port  # noqa: B018 - raises on an invalid port
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    return value
+
+
+class _RecordBase(_Model):
+    """Fields every record may carry, whatever its authType."""
+
+    auth_type: str
+    headers: tuple[StaticHeader, ...] = Field(default=(), max_length=MAX_STATIC_HEADERS)
+    content_type: Literal["json", "xml", "form-urlencoded"] | None = None
+    base_url: Annotated[str, Field(max_length=2048), AfterValidator(_base_url)] | None = None
+    label: PlainText | None = None
+    environment: Literal["production", "test"] = "production"
+    auth_id: PlainText | None = None
+    integration_id: PlainText | None = None
+    created_at: AwareDatetime | None = None
+    updated_at: AwareDatetime | None = None
+
+    @field_validator("headers")
+    @classmethod
+    def _distinct_headers(cls, headers: tuple[StaticHeader, ...]) -> tuple[StaticHeader, ...]:
+        seen: set[str] = set()
+        for header in headers:
+            name = header.key.lower()
+            if name in seen:
+                raise ValueError(f"header {header.key!r} is given twice")
+            if name in _FRAMING_HEADERS:
+                raise ValueError(f"header {header.key!r} is set by the HTTP client, not a record")
+            seen.add(name)
+        return headers
+
+    @model_validator(mode="after")
+    def _no_clash_with_auth_header(self) -> _RecordBase:
+        for index, header in enumerate(self.headers):
+            if header.key.lower() in self.auth_header_names():
+                raise _IssueAt(
+                    f"headers[{index}].key", f"clashes with a header {self.auth_type} sets"
+                )
+        return self
+
+    def auth_header_names(self) -> frozenset[str]:
+        """Lower-cased names of the headers this record's auth type sets (static ones may not)."""
+        return frozenset()
+
+    def to_dict(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
+        """The record as its JSON mapping; secrets masked unless ``reveal_secrets``."""
+        return self.model_dump(
+            mode="json",
+            by_alias=True,
+            exclude_unset=True,
+            exclude_none=True,
+            context={"reveal_secrets": reveal_secrets},
+        )
+
+    def to_json(self, *, reveal_secrets: bool = False) -> str:
+        """The record as JSON text; secrets masked unless ``reveal_secrets``."""
+        return json.dumps(self.to_dict(reveal_secrets=reveal_secrets), separators=(",", ":"))
+
+
+_AUTHORIZATION = frozenset({"authorization"})
+_AWS4_HEADERS = frozenset(
+    {"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"}
+)
+_HMAC_HEADERS = frozenset({"signature", "signature-input", "content-digest"})
+
+
+class NoAuthRecord(_RecordBase):
+    auth_type: Literal["NO_AUTH"]
+
+
+class BasicAuthRecord(_RecordBase):
+    auth_type: Literal["BASIC_AUTH"]
+    username: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control)]
+    password: Password
+
+    def auth_header_names(self) -> frozenset[str]:
+        return _AUTHORIZATION
+
+    @field_validator("username")
+    @classmethod
+    def _no_colon(cls, username: str) -> str:
+        if ":" in username:
+            raise ValueError("must not contain ':' (RFC 7617)")
+        return username
+
+
+class BearerTokenRecord(_RecordBase):
+    auth_type: Literal["BEARER_TOKEN"]
+    token: HeaderSecret
+
+    def auth_header_names(self) -> frozenset[str]:
+        return _AUTHORIZATION
+
+
+class ApiKeyRecord(_RecordBase):
+    auth_type: Literal["API_KEY"]
+    api_key: ApiKey
+
+    def auth_header_names(self) -> frozenset[str]:
+        if self.api_key.position == "header":
+            return frozenset({self.api_key.key.lower()})
+        return frozenset()
+
+
+_AWS_NAME = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+
+
+class Aws4Record(_RecordBase):
+    auth_type: Literal["AWS4"]
+    access_key: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9]+$")]
+    secret_key: TextSecret
+    session_token: HeaderSecret | None = None
+    region: _AWS_NAME
+    service: _AWS_NAME
+
+    def auth_header_names(self) -> frozenset[str]:
+        return _AWS4_HEADERS
+
+
+class HmacSha256Record(_RecordBase):
+    auth_type: Literal["HMAC_SHA256"]
+    client_id: PlainText
+    client_secret: TextSecret
+
+    def auth_header_names(self) -> frozenset[str]:
+        return _HMAC_HEADERS
+
+
+Record: TypeAlias = Union[  # noqa: UP007 - a runtime alias, kept readable on Python 3.10
+    NoAuthRecord, BasicAuthRecord, BearerTokenRecord, ApiKeyRecord, Aws4Record, HmacSha256Record
+]
+
+RECORD_TYPES: Mapping[str, type[_RecordBase]] = {
+    "NO_AUTH": NoAuthRecord,
+    "BASIC_AUTH": BasicAuthRecord,
+    "BEARER_TOKEN": BearerTokenRecord,
+    "API_KEY": ApiKeyRecord,
+    "AWS4": Aws4Record,
+    "HMAC_SHA256": HmacSha256Record,
+}
+
+
+def _path(location: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{to_camel(part)}" if path else to_camel(part)
+    return path or "record"
+
+
+def _issue(error: ErrorDetails) -> tuple[str, str]:
+    path = _path(error["loc"])
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, _IssueAt):
+        return (f"{path}.{cause.path}" if path != "record" else cause.path), cause.reason
+    return path, error["msg"].removeprefix("Value error, ")
+
+
+def _load(data: Mapping[str, Any] | str | bytes | bytearray) -> Mapping[str, Any]:
+    if isinstance(data, (str, bytes, bytearray)):
+        if len(data) > MAX_RECORD_BYTES:
+            raise RecordError([("record", f"is larger than {MAX_RECORD_BYTES} bytes")])
+        try:
+            data = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise RecordError([("record", f"is not valid JSON ({exc})")]) from None
+    if not isinstance(data, Mapping):
+        raise RecordError([("record", "must be a JSON object")])
+    return data
+
+
+def parse_record(data: Mapping[str, Any] | str | bytes | bytearray) -> Record:
+    """Validate a credential record (a mapping, or JSON text) into an immutable model.
+
+    Every failure raises :class:`RecordError` naming the field path and the reason.
+    """
+    mapping = _load(data)
+    auth_type = mapping.get("authType")
+    if auth_type is None:
+        raise RecordError([("authType", "is required")])
+    model = RECORD_TYPES.get(auth_type) if isinstance(auth_type, str) else None
+    if model is None:
+        shown = auth_type if isinstance(auth_type, str) and len(auth_type) <= 40 else "?"
+        expected = ", ".join(RECORD_TYPES)
+        raise RecordError([("authType", f"unknown auth type {shown!r} (expected {expected})")])
+    try:
+        record = model.model_validate(mapping, by_alias=True, by_name=False)
+    except ValidationError as exc:
+        issues = [_issue(error) for error in exc.errors()]
+        raise RecordError(issues) from None
+    return record  # type: ignore[return-value]

@@ -1,0 +1,42 @@
+"""Signers: one strategy per auth type, compiled once from a record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from credsign.errors import CredsignError
+from credsign.records import (
+    ApiKeyRecord,
+    BasicAuthRecord,
+    BearerTokenRecord,
+    NoAuthRecord,
+    Record,
+)
+from credsign.signing.api_key import compile_api_key
+from credsign.signing.base import Clock, RequestHead, Signer, utc_now
+from credsign.signing.basic import compile_basic
+from credsign.signing.bearer import compile_bearer
+from credsign.signing.no_auth import compile_no_auth
+
+__all__ = ["Clock", "RequestHead", "Signer", "as_signer", "compile_signer", "utc_now"]
+
+_COMPILERS: dict[type[Any], Callable[[Any], Signer]] = {
+    NoAuthRecord: compile_no_auth,
+    BasicAuthRecord: compile_basic,
+    BearerTokenRecord: compile_bearer,
+    ApiKeyRecord: compile_api_key,
+}
+
+
+def compile_signer(record: Record) -> Signer:
+    """Precompute everything ``record`` needs for signing; the result is reusable."""
+    compiler = _COMPILERS.get(type(record))
+    if compiler is None:
+        raise CredsignError(f"signing {record.auth_type} records is not supported yet")
+    return compiler(record)
+
+
+def as_signer(credentials: Record | Signer) -> Signer:
+    """What adapters accept: a record (compiled here) or an already compiled signer."""
+    return credentials if isinstance(credentials, Signer) else compile_signer(credentials)
