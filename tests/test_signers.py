@@ -202,15 +202,10 @@ def test_signer_repr_shows_shape_not_secrets() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "record",
-    [
-        {"authType": "AWS4", "accessKey": "AK", "secretKey": "s", "region": "r", "service": "s"},
-        {"authType": "HMAC_SHA256", "clientId": "c", "clientSecret": "s"},
-    ],
-)
-def test_schemes_without_a_signer_yet_say_so(record: dict[str, Any]) -> None:
+def test_schemes_without_a_signer_yet_say_so() -> None:
     from credsign import CredsignError
 
     with pytest.raises(CredsignError, match="not supported yet"):
-        compile_signer(parse_record(record))
+        compile_signer(
+            parse_record({"authType": "HMAC_SHA256", "clientId": "c", "clientSecret": "s"})
+        )

@@ -271,12 +271,32 @@ _AWS_NAME = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9
 
 
 class Aws4Record(_RecordBase):
+    """AWS Signature Version 4.
+
+    ``accessKey``/``secretKey`` may both be left out when the signer is given a
+    credential source instead (see ``credsign.aws``).
+    """
+
     auth_type: Literal["AWS4"]
-    access_key: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9]+$")]
-    secret_key: TextSecret
+    access_key: (
+        Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9]+$")] | None
+    ) = None
+    secret_key: TextSecret | None = None
     session_token: HeaderSecret | None = None
     region: _AWS_NAME
     service: _AWS_NAME
+    signature_location: Literal["header", "query"] = "header"
+    expires_in: Annotated[int, Field(ge=1, le=604800, strict=True)] = 3600
+    payload: Literal["signed", "unsigned"] = "signed"
+
+    @model_validator(mode="after")
+    def _keys_together(self) -> Aws4Record:
+        if (self.access_key is None) != (self.secret_key is None):
+            missing = "secretKey" if self.secret_key is None else "accessKey"
+            raise _IssueAt(missing, "is required when the other key is given")
+        if self.session_token is not None and self.access_key is None:
+            raise _IssueAt("sessionToken", "needs accessKey and secretKey")
+        return self
 
     def auth_header_names(self) -> frozenset[str]:
         return _AWS4_HEADERS

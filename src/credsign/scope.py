@@ -31,6 +31,12 @@ class Target(NamedTuple):
         return cls(scheme, host, port, parts.path or "/")
 
 
+def host_header(target: Target) -> str:
+    """The Host header HTTP clients send for ``target``."""
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    return host if target.port == DEFAULT_PORTS.get(target.scheme) else f"{host}:{target.port}"
+
+
 def remove_dot_segments(path: str) -> str:
     """RFC 3986 section 5.2.4."""
     output: list[str] = []
@@ -87,7 +93,5 @@ class Scope:
         return path == prefix or path.startswith(prefix + "/")
 
     def __str__(self) -> str:
-        default = DEFAULT_PORTS.get(self.scheme)
-        port = "" if self.port == default else f":{self.port}"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}{port}{self.path_prefix}"
+        origin = Target(self.scheme, self.host, self.port, self.path_prefix)
+        return f"{self.scheme}://{host_header(origin)}{self.path_prefix}"

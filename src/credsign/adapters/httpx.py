@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Generator
 
@@ -16,7 +17,7 @@ from credsign.adapters.policy import (
 )
 from credsign.errors import RedirectWarning
 from credsign.records import Record
-from credsign.scope import Target
+from credsign.scope import Target, host_header
 from credsign.signing import Clock, Signer, as_signer, utc_now
 from credsign.signing.base import HeaderSet
 
@@ -73,6 +74,16 @@ class HttpxHead:
 
     def target(self) -> Target:
         return target_of(self.request.url)
+
+    def host(self) -> str:
+        return self.request.headers.get("host") or host_header(self.target())
+
+    def header_lines(self) -> list[tuple[str, str]]:
+        return self.request.headers.multi_items()
+
+    def body_digest(self, algorithm: str) -> bytes:
+        # The adapter read any streaming body first (requires_request_body).
+        return hashlib.new(algorithm, self.request.content).digest()
 
     @property
     def query(self) -> str:

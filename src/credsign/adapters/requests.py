@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -10,10 +11,13 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import requote_uri
 
 from credsign.adapters.policy import redirect_method, redirect_scope, sign_in_scope
+from credsign.errors import CredsignError
 from credsign.records import Record
-from credsign.scope import Target
+from credsign.scope import Target, host_header
 from credsign.signing import Clock, Signer, as_signer, utc_now
 from credsign.signing.base import HeaderSet
+
+_CHUNK = 64 * 1024
 
 
 def _split_query(url: str) -> tuple[str, str, str]:
@@ -27,14 +31,24 @@ def _split_query(url: str) -> tuple[str, str, str]:
 
 
 class UrlHead:
-    """A request head over a URL string and a headers mapping (requests' shapes)."""
+    """A request head over a URL string, a headers mapping and a body (requests' shapes)."""
 
-    __slots__ = ("headers", "method", "url")
+    __slots__ = ("body", "headers", "method", "url")
 
-    def __init__(self, method: str, url: str, headers: Any) -> None:
+    def __init__(self, method: str, url: str, headers: Any, body: Any) -> None:
         self.method = method
         self.url = url
         self.headers = headers
+        self.body = body
+
+    def host(self) -> str:
+        return self.headers.get("host") or host_header(self.target())
+
+    def header_lines(self) -> list[tuple[str, str]]:
+        return [(name.lower(), value) for name, value in self.headers.items()]
+
+    def body_digest(self, algorithm: str) -> bytes:
+        return body_digest(self.body, algorithm)
 
     def set_headers(self, header_set: HeaderSet) -> None:
         headers = self.headers
@@ -65,12 +79,38 @@ class RequestsHead(UrlHead):
     __slots__ = ("request",)
 
     def __init__(self, request: requests.PreparedRequest) -> None:
-        super().__init__(request.method or "GET", request.url or "", request.headers)
+        super().__init__(request.method or "GET", request.url or "", request.headers, request.body)
         self.request = request
 
     def set_query(self, query: str) -> None:
         super().set_query(query)
         self.request.url = self.url
+
+
+def body_digest(body: Any, algorithm: str) -> bytes:
+    """Digest of a requests body as http.client will send it, without consuming it.
+
+    Files are read in chunks and put back where they were; iterators cannot be
+    read twice, so they are refused (sign them with ``payload: unsigned``).
+    """
+    digest = hashlib.new(algorithm)
+    if body is None:
+        pass
+    elif isinstance(body, bytes | bytearray | memoryview):
+        digest.update(body)
+    elif isinstance(body, str):
+        digest.update(body.encode("iso-8859-1"))  # what http.client sends for str bodies
+    elif hasattr(body, "read") and hasattr(body, "seek") and hasattr(body, "tell"):
+        position = body.tell()
+        for chunk in iter(lambda: body.read(_CHUNK), b""):
+            digest.update(chunk.encode("iso-8859-1") if isinstance(chunk, str) else chunk)
+        body.seek(position)
+    else:
+        raise CredsignError(
+            "cannot hash a streaming (iterator) body without consuming it: "
+            "sign it with payload 'unsigned', or pass bytes or a seekable file"
+        )
+    return digest.digest()
 
 
 def _redirect_target(response: requests.Response) -> str:
@@ -153,7 +193,12 @@ class _RedirectGuard:
         signer.strip(head)
         location = _redirect_target(response)
         method = redirect_method(head.method, response.status_code)
-        hop = UrlHead(method, location, head.headers)
+        body = head.body
+        if response.status_code not in (307, 308):  # requests drops the body and its headers
+            body = None
+            for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):
+                head.headers.pop(name, None)
+        hop = UrlHead(method, location, head.headers, body)
         scope = redirect_scope(signer, Target.from_url(self.first.url or ""))
         if scope.contains(hop.target()):
             signer.sign(hop, self.auth.clock)

@@ -8,6 +8,7 @@ from typing import Any
 from credsign.errors import CredsignError
 from credsign.records import (
     ApiKeyRecord,
+    Aws4Record,
     BasicAuthRecord,
     BearerTokenRecord,
     NoAuthRecord,
@@ -18,14 +19,24 @@ from credsign.signing.base import Clock, RequestHead, Signer, utc_now
 from credsign.signing.basic import compile_basic
 from credsign.signing.bearer import compile_bearer
 from credsign.signing.no_auth import compile_no_auth
+from credsign.signing.sigv4 import Sigv4Signer
 
-__all__ = ["Clock", "RequestHead", "Signer", "as_signer", "compile_signer", "utc_now"]
+__all__ = [
+    "Clock",
+    "RequestHead",
+    "Signer",
+    "Sigv4Signer",
+    "as_signer",
+    "compile_signer",
+    "utc_now",
+]
 
 _COMPILERS: dict[type[Any], Callable[[Any], Signer]] = {
     NoAuthRecord: compile_no_auth,
     BasicAuthRecord: compile_basic,
     BearerTokenRecord: compile_bearer,
     ApiKeyRecord: compile_api_key,
+    Aws4Record: Sigv4Signer,
 }
 
 

@@ -63,6 +63,18 @@ class RequestHead(Protocol):
 
     def target(self) -> Target: ...
 
+    def host(self) -> str:
+        """The Host header as it goes on the wire (default port dropped, IPv6 bracketed)."""
+        ...
+
+    def header_lines(self) -> list[tuple[str, str]]:
+        """Every header line as (lower-case name, value), repeats included, in order."""
+        ...
+
+    def body_digest(self, algorithm: str) -> bytes:
+        """The digest (``hashlib`` name) of the exact body bytes that will be sent."""
+        ...
+
     @property
     def query(self) -> str:
         """The raw (percent-encoded) query, without ``?``; empty when there is none."""
@@ -81,10 +93,8 @@ class Signer(ABC):
     signer may have added, so a redirect out of scope carries none of it.
     """
 
-    __slots__ = ("auth_type", "defaults", "header_names", "query_names", "scope")
+    __slots__ = ("auth_type", "defaults", "header_names", "query_names", "requires_body", "scope")
 
-    #: Whether ``sign`` reads the body (adapters then load streaming bodies first).
-    requires_body: bool = False
     #: Whether the signature depends on the URL, so an in-scope redirect needs re-signing.
     covers_url: bool = False
 
@@ -99,6 +109,8 @@ class Signer(ABC):
             header.key.lower() for header in record.headers
         }
         self.query_names: frozenset[str] = frozenset()
+        #: Whether ``sign`` reads the body (adapters then load streaming bodies first).
+        self.requires_body = False
 
     @abstractmethod
     def sign(self, head: RequestHead, clock: Clock) -> None:

@@ -1,0 +1,122 @@
+"""Where SigV4 keys come from: the record, or a source that refreshes them.
+
+Loading credentials is kept apart from signing (as in OpenDAL's reqsign): the
+signer asks its source for the credentials valid *now* on every signature.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from credsign.errors import CredsignError
+
+
+class CredentialsExpiredError(CredsignError):
+    """No unexpired AWS credentials could be had: nothing is signed with expired ones."""
+
+
+@dataclass(frozen=True, slots=True)
+class AwsCredentials:
+    """One set of AWS keys; ``expires_at`` (aware UTC) is None for long-term keys."""
+
+    access_key: str
+    secret_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+
+class AwsCredentialSource(Protocol):
+    """Anything that hands out the credentials valid at ``now``."""
+
+    def credentials(self, now: datetime) -> AwsCredentials: ...
+
+
+class StaticCredentials:
+    """The keys stored in a record: they never change."""
+
+    __slots__ = ("_credentials",)
+
+    def __init__(self, credentials: AwsCredentials) -> None:
+        self._credentials = credentials
+
+    def credentials(self, now: datetime) -> AwsCredentials:
+        return self._credentials
+
+
+class RefreshingCredentials:
+    """Credentials with an expiry, loaded again ``refresh_before`` they expire.
+
+    One caller loads while concurrent ones (threads, or coroutines of one event
+    loop: ``load`` is synchronous) wait for its result, so a refresh happens once.
+    If a refresh fails while the old credentials are still valid, those are used;
+    expired credentials are never returned (:class:`CredentialsExpiredError`).
+    """
+
+    def __init__(
+        self,
+        load: Callable[[], AwsCredentials],
+        *,
+        refresh_before: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._load = load
+        self._refresh_before = refresh_before
+        self._lock = threading.Lock()
+        self._current: AwsCredentials | None = None
+
+    def _fresh(self, now: datetime) -> AwsCredentials | None:
+        """The cached credentials, unless they are due for a refresh."""
+        current = self._current
+        if current is None or (
+            current.expires_at is not None and current.expires_at - now <= self._refresh_before
+        ):
+            return None
+        return current
+
+    def credentials(self, now: datetime) -> AwsCredentials:
+        fresh = self._fresh(now)
+        if fresh is not None:
+            return fresh
+        with self._lock:
+            fresh = self._fresh(now)
+            if fresh is not None:
+                return fresh  # another caller refreshed while this one waited
+            current = self._current
+            try:
+                loaded = self._load()
+            except Exception:
+                if current is not None and not current.expired(now):
+                    return current
+                raise
+            if loaded.expired(now):
+                raise CredentialsExpiredError("the credential source returned expired keys")
+            self._current = loaded
+            return loaded
+
+
+def from_botocore(
+    credentials: Any, *, refresh_before: timedelta = timedelta(minutes=5)
+) -> RefreshingCredentials:
+    """Wrap botocore credentials (e.g. ``botocore.session.get_session().get_credentials()``).
+
+    botocore's ``RefreshableCredentials`` (assume-role, IMDS, SSO...) refresh
+    themselves inside ``get_frozen_credentials``; their expiry is read from
+    ``_expiry_time``, the only place botocore keeps it.
+    """
+
+    def load() -> AwsCredentials:
+        frozen = credentials.get_frozen_credentials()
+        return AwsCredentials(
+            frozen.access_key,
+            frozen.secret_key,
+            frozen.token,
+            getattr(credentials, "_expiry_time", None),
+        )
+
+    return RefreshingCredentials(load, refresh_before=refresh_before)

@@ -1,0 +1,238 @@
+"""AWS4: AWS Signature Version 4, in the Authorization header or as a presigned URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from credsign.errors import CredsignError
+from credsign.records import Aws4Record
+from credsign.signing.aws_credentials import (
+    AwsCredentials,
+    AwsCredentialSource,
+    CredentialsExpiredError,
+    StaticCredentials,
+)
+from credsign.signing.base import Clock, HeaderSet, RequestHead, Signer
+from credsign.signing.sigv4_rules import (
+    ALGORITHM,
+    S3_SERVICES,
+    UNSIGNED_PAYLOAD,
+    canonical_headers,
+    canonical_uri,
+    join_pairs,
+    query_pairs,
+    signature,
+    signing_key,
+    string_to_sign,
+    uri_encode,
+)
+
+#: Headers this signer owns: stale ones are removed before signing again.
+SIGNING_HEADERS = frozenset(
+    {"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"}
+)
+#: Query parameters of a presigned URL: stale ones are removed before signing again.
+SIGNING_PARAMS = frozenset(
+    {
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Security-Token",
+        "X-Amz-Signature",
+    }
+)
+
+
+class Sigv4Signer(Signer):
+    """Signs with SigV4; everything that depends only on the record is precomputed.
+
+    Per signature it reads the clock once, reuses the date strings within the
+    same second and the signing key within the same day (per secret), hashes the
+    body unless the payload is unsigned, and builds the canonical request with
+    fast paths for paths and queries that are already canonical.
+
+    ``normalize_path`` and ``content_sha256_header`` default to the service's
+    rules (S3: no normalisation, header always sent; others: normalise, header
+    only for an unsigned payload); the official test suite sets them per case.
+    ``sign_session_token=False`` sends the session token unsigned, for the
+    services (such as AWS IoT) that want it added after signing.
+    """
+
+    __slots__ = (
+        "_content_header",
+        "_credentials",
+        "_double_encode",
+        "_expires_in",
+        "_key",
+        "_normalize",
+        "_presign",
+        "_region",
+        "_scope_suffix",
+        "_service",
+        "_sign_token",
+        "_stamp",
+        "_unsigned",
+    )
+    covers_url = True
+
+    def __init__(
+        self,
+        record: Aws4Record,
+        *,
+        credentials: AwsCredentialSource | None = None,
+        normalize_path: bool | None = None,
+        content_sha256_header: bool | None = None,
+        sign_session_token: bool = True,
+    ) -> None:
+        super().__init__(record, credential_headers=SIGNING_HEADERS)
+        self.query_names = SIGNING_PARAMS
+        s3 = record.service in S3_SERVICES
+        self._presign = record.signature_location == "query"
+        self._unsigned = record.payload == "unsigned" or (self._presign and s3)
+        self.requires_body = not self._unsigned
+        self._normalize = not s3 if normalize_path is None else normalize_path
+        self._double_encode = not s3
+        if content_sha256_header is None:
+            content_sha256_header = s3 or self._unsigned
+        self._content_header = content_sha256_header and not self._presign
+        self._sign_token = sign_session_token
+        self._expires_in = record.expires_in
+        self._region = record.region
+        self._service = record.service
+        self._scope_suffix = f"/{record.region}/{record.service}/aws4_request"
+        self._credentials = credentials or _record_keys(record)
+        self._stamp: tuple[int, str, str] = (-1, "", "")
+        self._key: tuple[str, str, bytes] = ("", "", b"")
+
+    def _timestamps(self, now: datetime) -> tuple[str, str]:
+        """(X-Amz-Date, date) for ``now``, formatted once per second."""
+        second = int(now.timestamp())
+        stamp = self._stamp
+        if stamp[0] != second:
+            amz_date = now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+            stamp = self._stamp = (second, amz_date, amz_date[:8])
+        return stamp[1], stamp[2]
+
+    def _signing_key(self, secret: str, date: str) -> bytes:
+        """The day's signing key for ``secret``, derived once per (date, secret)."""
+        cached = self._key
+        if cached[0] != date or cached[1] != secret:
+            key = signing_key(secret, date, self._region, self._service)
+            cached = self._key = (date, secret, key)
+        return cached[2]
+
+    def _expires(self, credentials: AwsCredentials, now: datetime) -> str:
+        """X-Amz-Expires: the record's, cut so the URL never outlives its credentials."""
+        expires = self._expires_in
+        if credentials.expires_at is not None:
+            expires = min(expires, int((credentials.expires_at - now) / timedelta(seconds=1)))
+            if expires < 1:
+                raise CredentialsExpiredError("the credentials expire before a URL could be used")
+        return str(expires)
+
+    def explain(self, head: RequestHead, clock: Clock) -> Sigv4Explanation:
+        """Compute the signature of ``head`` without touching it.
+
+        The canonical request and string to sign are what AWS echoes in a
+        ``SignatureDoesNotMatch`` error: compare them to find what differs.
+        """
+        now = clock()
+        credentials = self._credentials.credentials(now)
+        amz_date, date = self._timestamps(now)
+        scope = date + self._scope_suffix
+        payload = UNSIGNED_PAYLOAD if self._unsigned else head.body_digest("sha256").hex()
+
+        pairs = query_pairs(head.query)
+        if any(name in SIGNING_PARAMS for name, _ in pairs):
+            pairs = [pair for pair in pairs if pair[0] not in SIGNING_PARAMS]
+        lines = head.header_lines()
+        stale = {name for name, _ in lines if name in SIGNING_HEADERS}
+        if stale:
+            lines = [line for line in lines if line[0] not in SIGNING_HEADERS]
+        if self.defaults.pairs:
+            present = {name for name, _ in lines}
+            lines += [(n.lower(), v) for n, v in self.defaults.pairs if n.lower() not in present]
+
+        token = credentials.session_token
+        added: list[tuple[str, str]] = []
+        if not self._presign:
+            added.append(("X-Amz-Date", amz_date))
+            if self._content_header:
+                added.append(("X-Amz-Content-SHA256", payload))
+            if token is not None and self._sign_token:
+                added.insert(0, ("X-Amz-Security-Token", token))
+            lines += [(name.lower(), value) for name, value in added]
+            if token is not None and not self._sign_token:
+                added.insert(0, ("X-Amz-Security-Token", token))
+        headers, signed = canonical_headers(lines, head.host())
+
+        auth: list[tuple[str, str]] = []
+        if self._presign:
+            auth = [
+                ("X-Amz-Algorithm", ALGORITHM),
+                ("X-Amz-Credential", uri_encode(f"{credentials.access_key}/{scope}")),
+                ("X-Amz-Date", amz_date),
+                ("X-Amz-SignedHeaders", uri_encode(signed)),
+                ("X-Amz-Expires", self._expires(credentials, now)),
+            ]
+        signed_auth = auth
+        if self._presign and token is not None:
+            auth = [*auth, ("X-Amz-Security-Token", uri_encode(token))]
+            signed_auth = auth if self._sign_token else signed_auth
+        uri = canonical_uri(
+            head.target().path, normalize=self._normalize, double_encode=self._double_encode
+        )
+        query = join_pairs(sorted(pairs + signed_auth))
+        request = f"{head.method.upper()}\n{uri}\n{query}\n{headers}\n{signed}\n{payload}"
+        to_sign = string_to_sign(amz_date, scope, request)
+        proof = signature(self._signing_key(credentials.secret_key, date), to_sign)
+
+        if self._presign:
+            sent_query = join_pairs([*pairs, *auth, ("X-Amz-Signature", proof)])
+        else:
+            sent_query = join_pairs(pairs)
+            authorization = (
+                f"{ALGORITHM} Credential={credentials.access_key}/{scope}, "
+                f"SignedHeaders={signed}, Signature={proof}"
+            )
+            added.append(("Authorization", authorization))
+        stale.difference_update(name.lower() for name, _ in added)
+        return Sigv4Explanation(request, to_sign, proof, tuple(added), sent_query, tuple(stale))
+
+    def sign(self, head: RequestHead, clock: Clock) -> None:
+        explanation = self.explain(head, clock)  # computed first: on error nothing changed
+        if self.defaults.pairs:
+            head.fill_headers(self.defaults)
+        for name in explanation.stale_headers:
+            del head.headers[name]
+        if explanation.headers:
+            head.set_headers(HeaderSet(explanation.headers))
+        if explanation.query != head.query:
+            head.set_query(explanation.query)  # what is sent must be what was signed
+
+
+@dataclass(frozen=True, slots=True)
+class Sigv4Explanation:
+    """What a SigV4 signature was computed over, and what it adds to the request."""
+
+    canonical_request: str
+    string_to_sign: str
+    signature: str
+    headers: tuple[tuple[str, str], ...] = field(repr=False)  # holds the session token
+    query: str = field(repr=False)
+    stale_headers: tuple[str, ...] = ()
+
+
+def _record_keys(record: Aws4Record) -> StaticCredentials:
+    if record.access_key is None or record.secret_key is None:
+        raise CredsignError(
+            "this AWS4 record has no accessKey/secretKey: give the signer a credential "
+            "source, e.g. Sigv4Signer(record, credentials=credsign.aws.from_botocore(...))"
+        )
+    token = record.session_token.get_secret_value() if record.session_token else None
+    return StaticCredentials(
+        AwsCredentials(record.access_key, record.secret_key.get_secret_value(), token)
+    )
