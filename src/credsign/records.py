@@ -296,6 +296,12 @@ class Aws4Record(_RecordBase):
             raise _IssueAt(missing, "is required when the other key is given")
         if self.session_token is not None and self.access_key is None:
             raise _IssueAt("sessionToken", "needs accessKey and secretKey")
+        if self.payload == "unsigned" and self.signature_location == "query":
+            raise _IssueAt(
+                "payload",
+                "'unsigned' needs signatureLocation 'header': a presigned URL cannot declare it "
+                "(presigned S3 URLs are always unsigned)",
+            )
         return self
 
     def auth_header_names(self) -> frozenset[str]:

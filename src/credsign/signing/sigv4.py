@@ -91,7 +91,7 @@ class Sigv4Signer(Signer):
         self.query_names = SIGNING_PARAMS
         s3 = record.service in S3_SERVICES
         self._presign = record.signature_location == "query"
-        self._unsigned = record.payload == "unsigned" or (self._presign and s3)
+        self._unsigned = s3 if self._presign else record.payload == "unsigned"
         self.requires_body = not self._unsigned
         self._normalize = not s3 if normalize_path is None else normalize_path
         self._double_encode = not s3
