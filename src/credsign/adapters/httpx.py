@@ -79,7 +79,16 @@ class HttpxHead:
         return self.request.headers.get("host") or host_header(self.target())
 
     def header_lines(self) -> list[tuple[str, str]]:
-        return self.request.headers.multi_items()
+        headers = self.request.headers
+        if FAST_HEADERS:
+            try:
+                return [
+                    (lower.decode("ascii"), value.decode("ascii"))
+                    for _, lower, value in headers._list
+                ]
+            except UnicodeDecodeError:
+                pass  # non-ASCII values: let httpx decode them as it sends them
+        return headers.multi_items()
 
     def body_digest(self, algorithm: str) -> bytes:
         # The adapter read any streaming body first (requires_request_body).

@@ -124,6 +124,10 @@ class Sigv4Signer(Signer):
             cached = self._key = (date, secret, key)
         return cached[2]
 
+    def _signs(self, name: str) -> bool:
+        """Whether the signature covers header or parameter ``name`` (all but, maybe, the token)."""
+        return self._sign_token or name != "X-Amz-Security-Token"
+
     def _expires(self, credentials: AwsCredentials, now: datetime) -> str:
         """X-Amz-Expires: the record's, cut so the URL never outlives its credentials."""
         expires = self._expires_in
@@ -159,16 +163,13 @@ class Sigv4Signer(Signer):
         token = credentials.session_token
         added: list[tuple[str, str]] = []
         if not self._presign:
+            if token is not None:
+                added.append(("X-Amz-Security-Token", token))
             added.append(("X-Amz-Date", amz_date))
             if self._content_header:
                 added.append(("X-Amz-Content-SHA256", payload))
-            if token is not None and self._sign_token:
-                added.insert(0, ("X-Amz-Security-Token", token))
-            lines += [(name.lower(), value) for name, value in added]
-            if token is not None and not self._sign_token:
-                added.insert(0, ("X-Amz-Security-Token", token))
+            lines += [(n.lower(), v) for n, v in added if self._signs(n)]
         headers, signed = canonical_headers(lines, head.host())
-
         auth: list[tuple[str, str]] = []
         if self._presign:
             auth = [
@@ -178,10 +179,9 @@ class Sigv4Signer(Signer):
                 ("X-Amz-SignedHeaders", uri_encode(signed)),
                 ("X-Amz-Expires", self._expires(credentials, now)),
             ]
-        signed_auth = auth
-        if self._presign and token is not None:
-            auth = [*auth, ("X-Amz-Security-Token", uri_encode(token))]
-            signed_auth = auth if self._sign_token else signed_auth
+            if token is not None:
+                auth.append(("X-Amz-Security-Token", uri_encode(token)))
+        signed_auth = [pair for pair in auth if self._signs(pair[0])]
         uri = canonical_uri(
             head.target().path, normalize=self._normalize, double_encode=self._double_encode
         )
