@@ -22,18 +22,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
-import timeit
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from importlib import metadata
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import httpx_auth
 
+from _timing import Contender, measure, ratio, version
 from credsign import HttpxAuth, parse_record
 from credsign.adapters import httpx_fast
 
@@ -53,43 +51,6 @@ API_KEY_PARAM = "api_key"
 
 SIGN = "next(auth.sync_auth_flow(request))"
 RESET_URL = "request.url = url0"
-
-
-@dataclass
-class Contender:
-    """One way of authenticating a request: a statement timed inline by ``timeit``."""
-
-    label: str
-    role: str
-    stmt: str
-    namespace: dict[str, Any]
-    number: int = 1
-    samples: list[float] = field(default_factory=list)  # ns per request, one per round
-
-    def __post_init__(self) -> None:
-        self.timer = timeit.Timer(self.stmt, globals=self.namespace, timer=time.perf_counter_ns)
-
-    def run(self, number: int) -> float:
-        """Run the statement ``number`` times; ns per run (timeit turns gc off meanwhile)."""
-        return float(self.timer.timeit(number)) / number
-
-    def calibrate(self, sample_ns: float) -> None:
-        """Pick the iteration count that makes one sample last about ``sample_ns``."""
-        number = 1
-        while True:
-            elapsed = self.run(number) * number
-            if elapsed >= sample_ns / 10 or number >= 10_000_000:
-                break
-            number *= 10
-        self.number = max(1, round(number * sample_ns / max(elapsed, 1.0)))
-
-    @property
-    def best(self) -> float:
-        return min(self.samples)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
 
 
 @dataclass
@@ -261,23 +222,6 @@ def build_cases(client: httpx.Client) -> list[Case]:
     ]
 
 
-def measure(cases: list[Case], rounds: int, sample_ns: float) -> None:
-    for case in cases:
-        for item in case.contenders:
-            item.run(1000)  # warm caches and any lazy state
-            item.calibrate(sample_ns)
-    for case in cases:
-        count = len(case.contenders)
-        for index in range(rounds):
-            for offset in range(count):  # round-robin, starting one further each round
-                item = case.contenders[(index + offset) % count]
-                item.samples.append(item.run(item.number))
-
-
-def ratio(value: float, reference: float | None) -> str:
-    return "-" if reference is None else f"{value / reference:5.2f}"
-
-
 def report_case(case: Case) -> None:
     hand = case.role(BY_HAND)[0]
     peers = case.role(PEER)
@@ -334,13 +278,6 @@ def summary(cases: dict[str, Case]) -> None:
     )
 
 
-def version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "not installed (imported from source)"
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: few, short rounds")
@@ -372,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
         cases = build_cases(client)
         for case in cases:
             case.check()
-        measure(cases, rounds, sample_ms * 1e6)
+        measure([case.contenders for case in cases], rounds, sample_ms * 1e6)
     for case in cases:
         report_case(case)
     print(

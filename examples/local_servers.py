@@ -1,4 +1,4 @@
-"""Real HTTP peers on 127.0.0.1 for the demo and the tests: httpbin under gunicorn."""
+"""Real HTTP peers on 127.0.0.1 for the demo and the tests: httpbin under gunicorn, moto."""
 
 from __future__ import annotations
 
@@ -56,6 +56,32 @@ def httpbin_server() -> Iterator[str]:
             *_no_control_socket(str(gunicorn)),
             "httpbin:app",
         ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """Run moto's server (every AWS service on one port) on a free loopback port; yield its URL.
+
+    It accepts any signature until told otherwise: ``POST /moto-api/reset-auth``
+    with body ``0`` makes every later AWS call need a valid SigV4 signature by an
+    IAM access key created on it (see ``tests/conftest.py``).
+    """
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

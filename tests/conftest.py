@@ -1,10 +1,12 @@
-"""Shared fixtures: real httpbin servers on 127.0.0.1 (see ``examples/local_servers.py``)."""
+"""Shared fixtures: real httpbin and moto servers on 127.0.0.1 (``examples/local_servers.py``)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -12,7 +14,7 @@ EXAMPLES = str(Path(__file__).resolve().parent.parent / "examples")
 if EXAMPLES not in sys.path:
     sys.path.insert(0, EXAMPLES)
 
-from local_servers import httpbin_server  # noqa: E402
+from local_servers import httpbin_server, moto_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +29,49 @@ def second_httpbin_url() -> Iterator[str]:
     """Base URL of another httpbin server: a different origin (port) from ``httpbin_url``."""
     with httpbin_server() as url:
         yield url
+
+
+class MotoAccount(NamedTuple):
+    """A moto server that checks every SigV4 signature, and an IAM key allowed to do anything."""
+
+    url: str
+    access_key: str
+    secret_key: str
+
+
+@pytest.fixture(scope="session")
+def moto_account() -> Iterator[MotoAccount]:
+    """A dedicated moto server with signature checking on, and a valid access key for it.
+
+    The IAM user, its allow-all policy and its key are created while moto still
+    accepts any signature; ``POST /moto-api/reset-auth`` with ``0`` then makes every
+    later AWS call (not ``/moto-api``) need a valid signature: the switch is
+    server-wide, so no other test may share this server.
+    """
+    import botocore.session
+    import httpx
+
+    with moto_server() as url:
+        iam = botocore.session.get_session().create_client(
+            "iam",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        user = "credsign-interop"
+        iam.create_user(UserName=user)
+        iam.put_user_policy(
+            UserName=user,
+            PolicyName="allow-all",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+                }
+            ),
+        )
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        iam.close()
+        httpx.post(f"{url}/moto-api/reset-auth", content=b"0", timeout=10).raise_for_status()
+        yield MotoAccount(url, key["AccessKeyId"], key["SecretAccessKey"])

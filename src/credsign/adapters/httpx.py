@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from collections.abc import Generator
 
@@ -19,7 +18,7 @@ from credsign.errors import RedirectWarning
 from credsign.records import Record
 from credsign.scope import Target, host_header
 from credsign.signing import Clock, Signer, as_signer, utc_now
-from credsign.signing.base import HeaderSet
+from credsign.signing.base import HASHES, HeaderSet
 
 
 class HttpxHead:
@@ -49,7 +48,12 @@ class HttpxHead:
                 headers[name] = value
             return
         items = headers._list
-        for entry in header_set.encoded:
+        encoded = header_set.encoded
+        if len(encoded) > 1:  # one pass to learn which names are new (usually all)
+            present = {item[1] for item in items}
+            items.extend(entry for entry in encoded if entry[1] not in present)
+            encoded = tuple(entry for entry in encoded if entry[1] in present)
+        for entry in encoded:
             lower = entry[1]
             for index, item in enumerate(items):
                 if item[1] == lower:
@@ -92,7 +96,7 @@ class HttpxHead:
 
     def body_digest(self, algorithm: str) -> bytes:
         # The adapter read any streaming body first (requires_request_body).
-        return hashlib.new(algorithm, self.request.content).digest()
+        return HASHES[algorithm](self.request.content).digest()
 
     @property
     def query(self) -> str:

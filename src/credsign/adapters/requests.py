@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -15,7 +14,7 @@ from credsign.errors import CredsignError
 from credsign.records import Record
 from credsign.scope import Target, host_header
 from credsign.signing import Clock, Signer, as_signer, utc_now
-from credsign.signing.base import HeaderSet
+from credsign.signing.base import HASHES, HeaderSet
 
 _CHUNK = 64 * 1024
 
@@ -93,7 +92,7 @@ def body_digest(body: Any, algorithm: str) -> bytes:
     Files are read in chunks and put back where they were; iterators cannot be
     read twice, so they are refused (sign them with ``payload: unsigned``).
     """
-    digest = hashlib.new(algorithm)
+    digest = HASHES[algorithm]()
     if body is None:
         pass
     elif isinstance(body, bytes | bytearray | memoryview):

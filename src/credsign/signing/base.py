@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol
 
@@ -16,6 +17,12 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 
+#: The body digests signers ask for, by name (direct constructors beat ``hashlib.new``).
+HASHES: Mapping[str, Callable[..., hashlib._Hash]] = {
+    "sha256": hashlib.sha256,
+    "sha512": hashlib.sha512,
+}
+
 
 def utc_now() -> datetime:
     """The default clock: the system time, as an aware UTC datetime."""
@@ -26,18 +33,22 @@ class HeaderSet:
     """Headers precomputed once per record, in the shapes adapters set fastest.
 
     ``pairs`` serve mapping APIs; ``encoded`` holds ``(name, lower-case name,
-    value)`` as ASCII bytes, the shape httpx keeps internally.
+    value)`` as ASCII bytes, the shape httpx keeps internally (a signer that
+    builds a set per request may pass it ready-made).
     """
 
-    __slots__ = ("encoded", "lower_names", "pairs")
+    __slots__ = ("encoded", "pairs")
 
-    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        pairs: Iterable[tuple[str, str]],
+        encoded: tuple[tuple[bytes, bytes, bytes], ...] | None = None,
+    ) -> None:
         self.pairs = tuple(pairs)
-        self.encoded = tuple(
+        self.encoded = encoded or tuple(
             (name.encode("ascii"), name.lower().encode("ascii"), value.encode("ascii"))
             for name, value in self.pairs
         )
-        self.lower_names = frozenset(name.lower() for name, _ in self.pairs)
 
 
 class RequestHead(Protocol):
@@ -64,7 +75,7 @@ class RequestHead(Protocol):
     def target(self) -> Target: ...
 
     def host(self) -> str:
-        """The Host header as it goes on the wire (default port dropped, IPv6 bracketed)."""
+        """The Host the client will send (default port dropped, IPv6 bracketed)."""
         ...
 
     def header_lines(self) -> list[tuple[str, str]]:
@@ -72,7 +83,7 @@ class RequestHead(Protocol):
         ...
 
     def body_digest(self, algorithm: str) -> bytes:
-        """The digest (``hashlib`` name) of the exact body bytes that will be sent."""
+        """The digest (a name in ``HASHES``) of the exact body bytes that will be sent."""
         ...
 
     @property

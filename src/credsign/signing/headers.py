@@ -21,7 +21,7 @@ class HeaderSigner(Signer):
 
     def __init__(self, record: Record, credentials: tuple[tuple[str, str], ...] = ()) -> None:
         self.credentials = HeaderSet(credentials)
-        super().__init__(record, credential_headers=self.credentials.lower_names)
+        super().__init__(record, credential_headers=frozenset(n.lower() for n, _ in credentials))
 
     def sign(self, head: RequestHead, clock: Clock) -> None:
         if self.defaults.pairs:

@@ -18,12 +18,11 @@ from credsign.signing.sigv4_rules import (
     ALGORITHM,
     S3_SERVICES,
     UNSIGNED_PAYLOAD,
+    SigningKey,
     canonical_headers,
     canonical_uri,
     join_pairs,
     query_pairs,
-    signature,
-    signing_key,
     string_to_sign,
     uri_encode,
 )
@@ -44,6 +43,15 @@ SIGNING_PARAMS = frozenset(
         "X-Amz-Signature",
     }
 )
+
+
+_CACHE_SIZE = 256
+#: canonical request, string to sign, signature, headers to set, query to send, stale headers
+_Computed = tuple[str, str, str, tuple[tuple[str, str], ...], str, tuple[str, ...]]
+_ENCODED_NAMES = {
+    name: (name.encode(), name.lower().encode())
+    for name in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-SHA256")
+}
 
 
 class Sigv4Signer(Signer):
@@ -68,13 +76,15 @@ class Sigv4Signer(Signer):
         "_expires_in",
         "_key",
         "_normalize",
+        "_paths",
         "_presign",
+        "_queries",
         "_region",
         "_scope_suffix",
         "_service",
-        "_sign_token",
         "_stamp",
         "_unsigned",
+        "_unsigned_names",
     )
     covers_url = True
 
@@ -98,14 +108,17 @@ class Sigv4Signer(Signer):
         if content_sha256_header is None:
             content_sha256_header = s3 or self._unsigned
         self._content_header = content_sha256_header and not self._presign
-        self._sign_token = sign_session_token
+        #: What is sent but not signed: nothing, or the session token (sign_session_token=False).
+        self._unsigned_names = frozenset() if sign_session_token else {"X-Amz-Security-Token"}
         self._expires_in = record.expires_in
         self._region = record.region
         self._service = record.service
         self._scope_suffix = f"/{record.region}/{record.service}/aws4_request"
         self._credentials = credentials or _record_keys(record)
         self._stamp: tuple[int, str, str] = (-1, "", "")
-        self._key: tuple[str, str, bytes] = ("", "", b"")
+        self._key: tuple[str, str, SigningKey | None] = ("", "", None)
+        self._queries: dict[str, tuple[list[tuple[str, str]], str, str]] = {}
+        self._paths: dict[str, str] = {}
 
     def _timestamps(self, now: datetime) -> tuple[str, str]:
         """(X-Amz-Date, date) for ``now``, formatted once per second."""
@@ -116,17 +129,38 @@ class Sigv4Signer(Signer):
             stamp = self._stamp = (second, amz_date, amz_date[:8])
         return stamp[1], stamp[2]
 
-    def _signing_key(self, secret: str, date: str) -> bytes:
+    def _signing_key(self, secret: str, date: str) -> SigningKey:
         """The day's signing key for ``secret``, derived once per (date, secret)."""
-        cached = self._key
-        if cached[0] != date or cached[1] != secret:
-            key = signing_key(secret, date, self._region, self._service)
-            cached = self._key = (date, secret, key)
-        return cached[2]
+        date_cached, secret_cached, key = self._key
+        if key is None or date_cached != date or secret_cached != secret:
+            key = SigningKey(secret, date, self._region, self._service)
+            self._key = (date, secret, key)
+        return key
 
-    def _signs(self, name: str) -> bool:
-        """Whether the signature covers header or parameter ``name`` (all but, maybe, the token)."""
-        return self._sign_token or name != "X-Amz-Security-Token"
+    def _query(self, raw: str) -> tuple[list[tuple[str, str]], str, str]:
+        """(canonical pairs in sent order, those joined, sorted and joined) per raw query.
+
+        Stale presign parameters are dropped. The cache is bounded and keyed by
+        the query as written, which repeats across the requests of a client.
+        """
+        cached = self._queries.get(raw)
+        if cached is None:
+            pairs = [pair for pair in query_pairs(raw) if pair[0] not in SIGNING_PARAMS]
+            cached = (pairs, join_pairs(pairs), join_pairs(sorted(pairs)))
+            if len(self._queries) >= _CACHE_SIZE:
+                self._queries.clear()
+            self._queries[raw] = cached
+        return cached
+
+    def _uri(self, path: str) -> str:
+        """The CanonicalURI of ``path``, cached (bounded) like the query."""
+        uri = self._paths.get(path)
+        if uri is None:
+            uri = canonical_uri(path, normalize=self._normalize, double_encode=self._double_encode)
+            if len(self._paths) >= _CACHE_SIZE:
+                self._paths.clear()
+            self._paths[path] = uri
+        return uri
 
     def _expires(self, credentials: AwsCredentials, now: datetime) -> str:
         """X-Amz-Expires: the record's, cut so the URL never outlives its credentials."""
@@ -137,39 +171,34 @@ class Sigv4Signer(Signer):
                 raise CredentialsExpiredError("the credentials expire before a URL could be used")
         return str(expires)
 
-    def explain(self, head: RequestHead, clock: Clock) -> Sigv4Explanation:
-        """Compute the signature of ``head`` without touching it.
-
-        The canonical request and string to sign are what AWS echoes in a
-        ``SignatureDoesNotMatch`` error: compare them to find what differs.
-        """
+    def _compute(self, head: RequestHead, clock: Clock) -> _Computed:
         now = clock()
         credentials = self._credentials.credentials(now)
         amz_date, date = self._timestamps(now)
         scope = date + self._scope_suffix
         payload = UNSIGNED_PAYLOAD if self._unsigned else head.body_digest("sha256").hex()
+        pairs, sent_query, query = self._query(head.query)
 
-        pairs = query_pairs(head.query)
-        if any(name in SIGNING_PARAMS for name, _ in pairs):
-            pairs = [pair for pair in pairs if pair[0] not in SIGNING_PARAMS]
         lines = head.header_lines()
-        stale = {name for name, _ in lines if name in SIGNING_HEADERS}
-        if stale:
-            lines = [line for line in lines if line[0] not in SIGNING_HEADERS]
         if self.defaults.pairs:
             present = {name for name, _ in lines}
             lines += [(n.lower(), v) for n, v in self.defaults.pairs if n.lower() not in present]
-
         token = credentials.session_token
-        added: list[tuple[str, str]] = []
+        added: list[tuple[str, str]] = []  # headers to send, in the order the suite sends them
+        signed_added: list[tuple[str, str]] = []  # the same, lower-cased, as signed
         if not self._presign:
             if token is not None:
                 added.append(("X-Amz-Security-Token", token))
+                if not self._unsigned_names:
+                    signed_added.append(("x-amz-security-token", token))
             added.append(("X-Amz-Date", amz_date))
+            signed_added.append(("x-amz-date", amz_date))
             if self._content_header:
                 added.append(("X-Amz-Content-SHA256", payload))
-            lines += [(n.lower(), v) for n, v in added if self._signs(n)]
-        headers, signed = canonical_headers(lines, head.host())
+                signed_added.append(("x-amz-content-sha256", payload))
+        headers, signed, stale = canonical_headers(
+            lines, head.host, replaced=SIGNING_HEADERS, added=signed_added
+        )
         auth: list[tuple[str, str]] = []
         if self._presign:
             auth = [
@@ -181,37 +210,44 @@ class Sigv4Signer(Signer):
             ]
             if token is not None:
                 auth.append(("X-Amz-Security-Token", uri_encode(token)))
-        signed_auth = [pair for pair in auth if self._signs(pair[0])]
-        uri = canonical_uri(
-            head.target().path, normalize=self._normalize, double_encode=self._double_encode
-        )
-        query = join_pairs(sorted(pairs + signed_auth))
+            signed_auth = [pair for pair in auth if pair[0] not in self._unsigned_names]
+            query = join_pairs(sorted(pairs + signed_auth))
+        uri = self._uri(head.target().path)
         request = f"{head.method.upper()}\n{uri}\n{query}\n{headers}\n{signed}\n{payload}"
         to_sign = string_to_sign(amz_date, scope, request)
-        proof = signature(self._signing_key(credentials.secret_key, date), to_sign)
+        proof = self._signing_key(credentials.secret_key, date).sign(to_sign)
 
         if self._presign:
             sent_query = join_pairs([*pairs, *auth, ("X-Amz-Signature", proof)])
         else:
-            sent_query = join_pairs(pairs)
             authorization = (
                 f"{ALGORITHM} Credential={credentials.access_key}/{scope}, "
                 f"SignedHeaders={signed}, Signature={proof}"
             )
             added.append(("Authorization", authorization))
-        stale.difference_update(name.lower() for name, _ in added)
-        return Sigv4Explanation(request, to_sign, proof, tuple(added), sent_query, tuple(stale))
+        if stale:
+            stale = sorted(set(stale).difference(name.lower() for name, _ in added))
+        return request, to_sign, proof, tuple(added), sent_query, tuple(stale)
+
+    def explain(self, head: RequestHead, clock: Clock) -> Sigv4Explanation:
+        """Compute the signature of ``head`` without touching it.
+
+        The canonical request and string to sign are what AWS echoes in a
+        ``SignatureDoesNotMatch`` error: compare them to find what differs.
+        """
+        return Sigv4Explanation(*self._compute(head, clock))
 
     def sign(self, head: RequestHead, clock: Clock) -> None:
-        explanation = self.explain(head, clock)  # computed first: on error nothing changed
+        _, _, _, added, query, stale = self._compute(head, clock)  # first: errors change nothing
         if self.defaults.pairs:
             head.fill_headers(self.defaults)
-        for name in explanation.stale_headers:
+        for name in stale:
             del head.headers[name]
-        if explanation.headers:
-            head.set_headers(HeaderSet(explanation.headers))
-        if explanation.query != head.query:
-            head.set_query(explanation.query)  # what is sent must be what was signed
+        if added:
+            encoded = tuple([(*_ENCODED_NAMES[name], value.encode()) for name, value in added])
+            head.set_headers(HeaderSet(added, encoded))
+        if query != head.query:
+            head.set_query(query)  # what is sent must be what was signed
 
 
 @dataclass(frozen=True, slots=True)

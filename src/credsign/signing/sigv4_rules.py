@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import quote, unquote_plus
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -106,32 +106,65 @@ def join_pairs(pairs: Iterable[tuple[str, str]]) -> str:
     return "&".join([f"{name}={value}" for name, value in pairs])
 
 
-def canonical_headers(lines: Iterable[tuple[str, str]], host: str) -> tuple[str, str]:
-    """(CanonicalHeaders, SignedHeaders) of lower-cased header lines.
+def canonical_headers(
+    lines: Iterable[tuple[str, str]],
+    host: Callable[[], str],
+    *,
+    replaced: frozenset[str] = frozenset(),
+    added: Iterable[tuple[str, str]] = (),
+) -> tuple[str, str, list[str]]:
+    """(CanonicalHeaders, SignedHeaders, names left out) of lower-cased header lines.
 
     Values are trimmed with inner runs of whitespace collapsed; repeated headers
-    are joined with ``,`` in order; ``host`` fills in a missing Host header.
+    are joined with ``,`` in order; ``host()`` fills in a missing Host header.
+    Lines named in ``replaced`` (the signer sets them anew) are left out and their
+    names returned; ``added`` lines are the signer's own, already canonical.
     """
-    grouped: dict[str, list[str]] = {}
+    grouped: dict[str, str] = {}
+    left_out = []
     for name, value in lines:
-        if name not in UNSIGNED_HEADERS:
-            grouped.setdefault(name, []).append(" ".join(value.split()))
-    grouped.setdefault("host", [host])
+        if name in replaced:
+            left_out.append(name)
+        elif name not in UNSIGNED_HEADERS:
+            value = " ".join(value.split())
+            grouped[name] = f"{grouped[name]},{value}" if name in grouped else value
+    for name, value in added:  # the signer's own: already canonical, never repeated
+        grouped[name] = value
+    if "host" not in grouped:
+        grouped["host"] = host()
     names = sorted(grouped)
-    canonical = "".join([f"{name}:{','.join(grouped[name])}\n" for name in names])
-    return canonical, ";".join(names)
+    canonical = "".join([f"{name}:{grouped[name]}\n" for name in names])
+    return canonical, ";".join(names), left_out
 
 
-def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    """kSigning = HMAC chain over date, region, service and ``aws4_request``."""
-    key = ("AWS4" + secret).encode()
-    for part in (date, region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    return key
+_INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
+_OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))
 
 
-def signature(key: bytes, string_to_sign: str) -> str:
-    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+class SigningKey:
+    """kSigning, with the HMAC-SHA256 pads of RFC 2104 hashed once.
+
+    ``hmac.new`` hashes both pads again on every call; a day's key signs many
+    requests, so each signature here only copies two SHA-256 states.
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, secret: str, date: str, region: str, service: str) -> None:
+        key = ("AWS4" + secret).encode()
+        for part in (date, region, service, "aws4_request"):
+            key = hmac.digest(key, part.encode(), "sha256")
+        block = key.ljust(64, b"\0")  # SHA-256's block size; kSigning is 32 bytes
+        self._inner = hashlib.sha256(block.translate(_INNER_PAD))
+        self._outer = hashlib.sha256(block.translate(_OUTER_PAD))
+
+    def sign(self, string_to_sign: str) -> str:
+        """HMAC-SHA256(kSigning, string_to_sign), hex."""
+        inner = self._inner.copy()
+        inner.update(string_to_sign.encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
 
 def string_to_sign(amz_date: str, scope: str, canonical_request: str) -> str:

@@ -21,11 +21,10 @@ from credsign.signing.sigv4_rules import (
     ALGORITHM,
     S3_SERVICES,
     UNSIGNED_PAYLOAD,
+    SigningKey,
     canonical_uri,
     join_pairs,
     query_pairs,
-    signature,
-    signing_key,
     string_to_sign,
 )
 
@@ -120,8 +119,8 @@ def verify_sigv4(
         f"{method.upper()}\n{uri}\n{canonical_query}\n{canonical_headers}\n{signed}\n{payload}"
     )
     scope = f"{claim.date}/{claim.region}/{claim.service}/aws4_request"
-    key = signing_key(secret, claim.date, claim.region, claim.service)
-    expected = signature(key, string_to_sign(claim.amz_date, scope, request))
+    key = SigningKey(secret, claim.date, claim.region, claim.service)
+    expected = key.sign(string_to_sign(claim.amz_date, scope, request))
     if not hmac.compare_digest(expected, claim.signature):
         raise SignatureError("mismatch", "the signature does not match the request")
     return Sigv4Verification(
