@@ -7,6 +7,7 @@ a noisy machine hit every contender of a group alike.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 import timeit
@@ -80,3 +81,21 @@ def version(distribution: str) -> str:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return "not installed (imported from source)"
+
+
+def run_options(
+    description: str, default_rounds: int, argv: list[str] | None = None
+) -> tuple[int, float, bool]:
+    """(rounds, sample length in ms, quick) from the command line every benchmark takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="smoke run: few, short rounds")
+    parser.add_argument(
+        "--rounds", type=int, help=f"samples per contender (default {default_rounds}, quick 3)"
+    )
+    parser.add_argument(
+        "--sample-ms", type=float, help="target length of one sample (default 100, quick 5)"
+    )
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (3 if args.quick else default_rounds)
+    sample_ms = args.sample_ms or (5.0 if args.quick else 100.0)
+    return rounds, sample_ms, args.quick

@@ -36,7 +36,6 @@ round); the minimum and median per request are reported.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import hmac
 import json
@@ -61,7 +60,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from _timing import Contender, measure, ratio, version
+from _timing import Contender, measure, ratio, run_options, version
 from credsign import HttpxAuth, parse_record
 from credsign.adapters import httpx_fast
 
@@ -480,15 +479,7 @@ def summary(signing: list[Contender], end_to_end: list[Contender]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: few, short rounds")
-    parser.add_argument("--rounds", type=int, help="samples per contender (default 20, quick 3)")
-    parser.add_argument(
-        "--sample-ms", type=float, help="target length of one sample (default 100, quick 5)"
-    )
-    args = parser.parse_args(argv)
-    rounds = args.rounds or (3 if args.quick else 20)
-    sample_ms = args.sample_ms or (5.0 if args.quick else 100.0)
+    rounds, sample_ms, quick = run_options(__doc__.split("\n\n")[0], 20, argv)
 
     print(
         f"credsign {version('credsign')}, httpx {httpx.__version__}, "
@@ -503,7 +494,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"{rounds} interleaved rounds of ~{sample_ms:g} ms per contender"
-        + (" (--quick: numbers are rough)" if args.quick else "")
+        + (" (--quick: numbers are rough)" if quick else "")
         + "; µs per request: min (and median) over rounds; ratios are min/min (median/median)"
     )
     print(

@@ -19,7 +19,6 @@ rotates each round) and the minimum and median ns per request are reported.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import sys
@@ -31,7 +30,7 @@ from typing import Any
 import httpx
 import httpx_auth
 
-from _timing import Contender, measure, ratio, version
+from _timing import Contender, measure, ratio, run_options, version
 from credsign import HttpxAuth, parse_record
 from credsign.adapters import httpx_fast
 
@@ -279,15 +278,7 @@ def summary(cases: dict[str, Case]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: few, short rounds")
-    parser.add_argument("--rounds", type=int, help="samples per contender (default 15, quick 3)")
-    parser.add_argument(
-        "--sample-ms", type=float, help="target length of one sample (default 100, quick 5)"
-    )
-    args = parser.parse_args(argv)
-    rounds = args.rounds or (3 if args.quick else 15)
-    sample_ms = args.sample_ms or (5.0 if args.quick else 100.0)
+    rounds, sample_ms, quick = run_options(__doc__.split("\n\n")[0], 15, argv)
 
     print(
         f"credsign {version('credsign')}, httpx {httpx.__version__}, "
@@ -297,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"credsign fast paths: headers={httpx_fast.FAST_HEADERS} url={httpx_fast.FAST_URL}; "
         f"{rounds} interleaved rounds of ~{sample_ms:g} ms per contender"
-        + (" (--quick: numbers are rough)" if args.quick else "")
+        + (" (--quick: numbers are rough)" if quick else "")
     )
     print(
         "ns per request: min (and median) over rounds; ratios are min/min "

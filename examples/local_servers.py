@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 
@@ -40,25 +40,9 @@ def _no_control_socket(gunicorn: str) -> tuple[str, ...]:
 
 
 @contextmanager
-def httpbin_server() -> Iterator[str]:
-    """Run httpbin under gunicorn on a free loopback port; yield its base URL."""
-    port = free_port()
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen(
-        [
-            str(gunicorn),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-            *_no_control_socket(str(gunicorn)),
-            "httpbin:app",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def _serving(command: list[str], port: int) -> Iterator[str]:
+    """Run ``command`` (a server listening on ``port``) until the block ends; yield its URL."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_for(port, process)
         yield f"http://127.0.0.1:{port}"
@@ -71,8 +55,16 @@ def httpbin_server() -> Iterator[str]:
             process.wait()
 
 
-@contextmanager
-def moto_server() -> Iterator[str]:
+def httpbin_server() -> AbstractContextManager[str]:
+    """Run httpbin under gunicorn on a free loopback port; yield its base URL."""
+    port = free_port()
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    bind = f"127.0.0.1:{port}"
+    options = ["--workers", "2", "--log-level", "warning", *_no_control_socket(gunicorn)]
+    return _serving([gunicorn, "--bind", bind, *options, "httpbin:app"], port)
+
+
+def moto_server() -> AbstractContextManager[str]:
     """Run moto's server (every AWS service on one port) on a free loopback port; yield its URL.
 
     It accepts any signature until told otherwise: ``POST /moto-api/reset-auth``
@@ -80,18 +72,4 @@ def moto_server() -> Iterator[str]:
     IAM access key created on it (see ``tests/conftest.py``).
     """
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return _serving([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port)
