@@ -49,10 +49,11 @@ class HttpxHead:
             return
         items = headers._list
         encoded = header_set.encoded
-        if len(encoded) > 1:  # one pass to learn which names are new (usually all)
-            present = {item[1] for item in items}
-            items.extend(entry for entry in encoded if entry[1] not in present)
-            encoded = tuple(entry for entry in encoded if entry[1] in present)
+        if len(encoded) > 1:  # one rebuild beats a scan per header
+            names = {entry[1] for entry in encoded}
+            items[:] = [item for item in items if item[1] not in names]
+            items.extend(encoded)
+            return
         for entry in encoded:
             lower = entry[1]
             for index, item in enumerate(items):

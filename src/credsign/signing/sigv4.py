@@ -46,8 +46,9 @@ SIGNING_PARAMS = frozenset(
 
 
 _CACHE_SIZE = 256
-#: canonical request, string to sign, signature, headers to set, query to send, stale headers
-_Computed = tuple[str, str, str, tuple[tuple[str, str], ...], str, tuple[str, ...]]
+#: canonical request, string to sign, signature, headers to set, new query (None: unchanged),
+#: stale headers to remove
+_Computed = tuple[str, str, str, tuple[tuple[str, str], ...], str | None, tuple[str, ...]]
 _ENCODED_NAMES = {
     name: (name.encode(), name.lower().encode())
     for name in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-SHA256")
@@ -177,7 +178,8 @@ class Sigv4Signer(Signer):
         amz_date, date = self._timestamps(now)
         scope = date + self._scope_suffix
         payload = UNSIGNED_PAYLOAD if self._unsigned else head.body_digest("sha256").hex()
-        pairs, sent_query, query = self._query(head.query)
+        raw_query = head.query
+        pairs, sent_query, query = self._query(raw_query)
 
         lines = head.header_lines()
         if self.defaults.pairs:
@@ -227,7 +229,8 @@ class Sigv4Signer(Signer):
             added.append(("Authorization", authorization))
         if stale:
             stale = sorted(set(stale).difference(name.lower() for name, _ in added))
-        return request, to_sign, proof, tuple(added), sent_query, tuple(stale)
+        new_query = None if sent_query == raw_query else sent_query
+        return request, to_sign, proof, tuple(added), new_query, tuple(stale)
 
     def explain(self, head: RequestHead, clock: Clock) -> Sigv4Explanation:
         """Compute the signature of ``head`` without touching it.
@@ -246,7 +249,7 @@ class Sigv4Signer(Signer):
         if added:
             encoded = tuple([(*_ENCODED_NAMES[name], value.encode()) for name, value in added])
             head.set_headers(HeaderSet(added, encoded))
-        if query != head.query:
+        if query is not None:
             head.set_query(query)  # what is sent must be what was signed
 
 
@@ -258,7 +261,7 @@ class Sigv4Explanation:
     string_to_sign: str
     signature: str
     headers: tuple[tuple[str, str], ...] = field(repr=False)  # holds the session token
-    query: str = field(repr=False)
+    query: str | None = field(repr=False)  # the query to send, when it changes
     stale_headers: tuple[str, ...] = ()
 
 
