@@ -122,11 +122,12 @@ def canonical_headers(
     """
     grouped: dict[str, str] = {}
     left_out = []
+    unsigned, join = UNSIGNED_HEADERS, " ".join  # locals: this loop is the hot path
     for name, value in lines:
         if name in replaced:
             left_out.append(name)
-        elif name not in UNSIGNED_HEADERS:
-            value = " ".join(value.split())
+        elif name not in unsigned:
+            value = join(value.split())
             grouped[name] = f"{grouped[name]},{value}" if name in grouped else value
     for name, value in added:  # the signer's own: already canonical, never repeated
         grouped[name] = value
