@@ -32,3 +32,15 @@ class ScopeError(CredsignError):
 
 class RedirectWarning(UserWarning):
     """The HTTP client followed redirects itself, out of credsign's sight."""
+
+
+class SignatureError(CredsignError):
+    """A received request's signature is missing, malformed, stale or wrong.
+
+    ``reason`` is a stable code (each verifier lists its own); the message says
+    why in words, never echoing a secret or a signature.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason

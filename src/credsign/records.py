@@ -6,6 +6,7 @@ record trust it and do no checking of their own on the hot path.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -308,10 +309,60 @@ class Aws4Record(_RecordBase):
         return _AWS4_HEADERS
 
 
+def _components(components: tuple[str, ...]) -> tuple[str, ...]:
+    # Imported here: the signing package imports this module.
+    from credsign.signing.rfc9421_rules import Component, ComponentError
+
+    seen: set[Component] = set()
+    for index, text in enumerate(components):
+        try:
+            component = Component.parse(text)
+        except ComponentError as error:
+            raise _IssueAt(f"[{index}]", str(error)) from None
+        if component in seen:
+            raise _IssueAt(f"[{index}]", "is listed twice")
+        seen.add(component)
+    return components
+
+
 class HmacSha256Record(_RecordBase):
+    """RFC 9421 HTTP Message Signatures with ``hmac-sha256``; ``keyid`` is the client id.
+
+    ``signatureLabel`` is the signature's label (``sig1``): the record's own
+    ``label`` stays the human-readable one every record has.
+    """
+
     auth_type: Literal["HMAC_SHA256"]
-    client_id: PlainText
+    client_id: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_header_value)]
     client_secret: TextSecret
+    secret_encoding: Literal["utf-8", "base64"] = "utf-8"
+    components: (
+        Annotated[tuple[str, ...], Field(min_length=1, max_length=32), AfterValidator(_components)]
+        | None
+    ) = None
+    signature_label: Annotated[str, Field(max_length=64, pattern=r"^[a-z*][a-z0-9_\-.*]*$")] = (
+        "sig1"
+    )
+    include_alg: Annotated[bool, Field(strict=True)] = True
+    expires_in: Annotated[int, Field(ge=1, le=86400, strict=True)] | None = None
+    nonce: Annotated[bool, Field(strict=True)] = False
+    digest: Literal["sha-256", "sha-512"] = "sha-256"
+
+    @model_validator(mode="after")
+    def _secret_decodes(self) -> HmacSha256Record:
+        if self.secret_encoding == "base64":
+            try:
+                key = base64.b64decode(self.client_secret.get_secret_value(), validate=True)
+            except ValueError:
+                raise _IssueAt("clientSecret", "is not valid base64 (secretEncoding)") from None
+            if not key:
+                raise _IssueAt("clientSecret", "decodes to no bytes")
+        return self
+
+    def secret_bytes(self) -> bytes:
+        """The HMAC key: the secret's UTF-8 bytes, or its base64-decoded bytes."""
+        secret = self.client_secret.get_secret_value()
+        return base64.b64decode(secret) if self.secret_encoding == "base64" else secret.encode()
 
     def auth_header_names(self) -> frozenset[str]:
         return _HMAC_HEADERS
@@ -345,7 +396,10 @@ def _issue(error: ErrorDetails) -> tuple[str, str]:
     path = _path(error["loc"])
     cause = error.get("ctx", {}).get("error")
     if isinstance(cause, _IssueAt):
-        return (f"{path}.{cause.path}" if path != "record" else cause.path), cause.reason
+        if path == "record":
+            return cause.path, cause.reason
+        joiner = "" if cause.path.startswith("[") else "."
+        return f"{path}{joiner}{cause.path}", cause.reason
     return path, error["msg"].removeprefix("Value error, ")
 
 

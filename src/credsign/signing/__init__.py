@@ -11,6 +11,7 @@ from credsign.records import (
     Aws4Record,
     BasicAuthRecord,
     BearerTokenRecord,
+    HmacSha256Record,
     NoAuthRecord,
     Record,
 )
@@ -18,11 +19,13 @@ from credsign.signing.api_key import compile_api_key
 from credsign.signing.base import Clock, RequestHead, Signer, utc_now
 from credsign.signing.basic import compile_basic
 from credsign.signing.bearer import compile_bearer
+from credsign.signing.hmac_sha256 import HmacSigner
 from credsign.signing.no_auth import compile_no_auth
 from credsign.signing.sigv4 import Sigv4Signer
 
 __all__ = [
     "Clock",
+    "HmacSigner",
     "RequestHead",
     "Signer",
     "Sigv4Signer",
@@ -37,6 +40,7 @@ _COMPILERS: dict[type[Any], Callable[[Any], Signer]] = {
     BearerTokenRecord: compile_bearer,
     ApiKeyRecord: compile_api_key,
     Aws4Record: Sigv4Signer,
+    HmacSha256Record: HmacSigner,
 }
 
 

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Iterable
 from urllib.parse import quote, unquote_plus
 
+from credsign.signing.hmac_key import HmacSha256Key
+
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -138,34 +140,20 @@ def canonical_headers(
     return canonical, ";".join(names), left_out
 
 
-_INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
-_OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))
-
-
 class SigningKey:
-    """kSigning, with the HMAC-SHA256 pads of RFC 2104 hashed once.
+    """kSigning: the HMAC chain over date, region, service and ``aws4_request``."""
 
-    ``hmac.new`` hashes both pads again on every call; a day's key signs many
-    requests, so each signature here only copies two SHA-256 states.
-    """
-
-    __slots__ = ("_inner", "_outer")
+    __slots__ = ("_key",)
 
     def __init__(self, secret: str, date: str, region: str, service: str) -> None:
         key = ("AWS4" + secret).encode()
         for part in (date, region, service, "aws4_request"):
             key = hmac.digest(key, part.encode(), "sha256")
-        block = key.ljust(64, b"\0")  # SHA-256's block size; kSigning is 32 bytes
-        self._inner = hashlib.sha256(block.translate(_INNER_PAD))
-        self._outer = hashlib.sha256(block.translate(_OUTER_PAD))
+        self._key = HmacSha256Key(key)
 
     def sign(self, string_to_sign: str) -> str:
         """HMAC-SHA256(kSigning, string_to_sign), hex."""
-        inner = self._inner.copy()
-        inner.update(string_to_sign.encode())
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
+        return self._key.hexdigest(string_to_sign.encode())
 
 
 def string_to_sign(amz_date: str, scope: str, canonical_request: str) -> str:

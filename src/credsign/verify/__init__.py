@@ -1,5 +1,20 @@
 """Server-side verifiers of the signatures credsign's signers produce."""
 
-from credsign.verify.sigv4 import SignatureError, Sigv4Verification, verify_sigv4
+from credsign.errors import SignatureError
+from credsign.verify.rfc9421 import (
+    InMemoryNonceStore,
+    NonceStore,
+    Rfc9421Verification,
+    Rfc9421Verifier,
+)
+from credsign.verify.sigv4 import Sigv4Verification, verify_sigv4
 
-__all__ = ["SignatureError", "Sigv4Verification", "verify_sigv4"]
+__all__ = [
+    "InMemoryNonceStore",
+    "NonceStore",
+    "Rfc9421Verification",
+    "Rfc9421Verifier",
+    "SignatureError",
+    "Sigv4Verification",
+    "verify_sigv4",
+]

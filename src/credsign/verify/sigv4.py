@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote, urlsplit
 
-from credsign.errors import CredsignError
+from credsign.errors import SignatureError
 from credsign.scope import Target, host_header
 from credsign.signing.sigv4_rules import (
     ALGORITHM,
@@ -34,18 +34,6 @@ _AUTHORIZATION = re.compile(
 )
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 MAX_PRESIGN_SECONDS = 604800
-
-
-class SignatureError(CredsignError):
-    """A request's SigV4 signature is missing, malformed, stale or wrong.
-
-    ``reason`` is a stable code: ``missing``, ``malformed``, ``unknown_key``,
-    ``scope``, ``skew``, ``expired``, ``unsigned_header``, ``body_hash``, ``mismatch``.
-    """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +60,10 @@ class _Claim:
     signature: str
     amz_date: str
     expires: int | None
+
+
+#: SignatureError reasons: missing, malformed, unknown_key, scope, skew, expired,
+#: unsigned_header, body_hash, mismatch.
 
 
 def verify_sigv4(

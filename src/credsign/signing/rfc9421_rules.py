@@ -1,0 +1,170 @@
+"""RFC 9421 HTTP Message Signatures: components, signature base, Content-Digest.
+
+Shared by the HMAC signer and the verifier, so both derive every covered value
+the same way (RFC 9421 section 2).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, unquote_plus
+
+from credsign.signing.base import HASHES
+from credsign.signing.structured_fields import (
+    Bare,
+    StructuredFieldError,
+    parse_item,
+    serialize_params,
+    serialize_string,
+)
+
+DERIVED = frozenset(
+    {
+        "@method",
+        "@target-uri",
+        "@authority",
+        "@scheme",
+        "@request-target",
+        "@path",
+        "@query",
+        "@query-param",
+    }
+)
+#: Content-Digest algorithms (RFC 9530) and the hash behind each.
+DIGESTS = {"sha-256": "sha256", "sha-512": "sha512"}
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
+_OBS_FOLD = re.compile(r"\r?\n[ \t]+")
+
+
+class ComponentError(ValueError):
+    """A covered component that cannot be derived from the message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """A component identifier: a derived component or a (lower-case) field name.
+
+    ``query_name`` is the ``name`` parameter of ``@query-param``, as written in
+    the identifier (percent-encoded).
+    """
+
+    name: str
+    query_name: str | None = None
+
+    @property
+    def identifier(self) -> str:
+        """The identifier as it appears in the signature base and Signature-Input."""
+        text = serialize_string(self.name)
+        if self.query_name is not None:
+            text += serialize_params([("name", self.query_name)])
+        return text
+
+    @classmethod
+    def parse(cls, text: str) -> Component:
+        """From ``date``, ``@method``, ``@query-param;name="Pet"`` or the quoted form."""
+        text = text.strip()
+        if not text.startswith('"'):
+            bare_name, _, bare_params = text.partition(";")
+            text = serialize_string(bare_name) + (";" + bare_params if bare_params else "")
+        try:
+            name, params = parse_item(text)
+        except StructuredFieldError as error:
+            raise ComponentError(f"not a component identifier ({error})") from None
+        return cls.of(name, params)
+
+    @classmethod
+    def of(cls, name: Bare, params: Sequence[tuple[str, Bare]]) -> Component:
+        """From a parsed identifier, refusing what RFC 9421 (or credsign) does not support."""
+        if not isinstance(name, str):
+            raise ComponentError("a component name is a string")
+        if name.startswith("@"):
+            if name not in DERIVED:
+                raise ComponentError(f"unknown derived component {name!r}")
+            if name == "@query-param":
+                query_name = dict(params).get("name")
+                if len(params) != 1 or not isinstance(query_name, str):
+                    raise ComponentError('@query-param needs exactly one parameter: name="..."')
+                return cls(name, query_name)
+        elif not _FIELD_NAME.fullmatch(name):
+            raise ComponentError(f"{name!r} is not a lower-case field name")
+        if params:
+            raise ComponentError(f"parameters on {name!r} are not supported")
+        return cls(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """The parts of a request that components are derived from, as sent or received."""
+
+    method: str
+    scheme: str
+    authority: str  # lower case, default port dropped
+    path: str  # raw, as on the request line
+    query: str  # raw, without "?"; "" when absent
+    lines: Sequence[tuple[str, str]]  # (lower-case name, value), repeats in order
+
+    def field(self, name: str) -> str | None:
+        """A field's value: lines trimmed, obs-fold unfolded, repeats joined with ", "."""
+        values = [_OBS_FOLD.sub(" ", value).strip(" \t") for n, value in self.lines if n == name]
+        return ", ".join(values) if values else None
+
+    def value(self, component: Component) -> str:
+        name = component.name
+        path = self.path or "/"
+        query = f"?{self.query}" if self.query else ""
+        if name == "@method":
+            return self.method
+        if name == "@authority":
+            return self.authority
+        if name == "@scheme":
+            return self.scheme
+        if name == "@path":
+            return path
+        if name == "@query":
+            return query or "?"
+        if name == "@request-target":
+            return path + query
+        if name == "@target-uri":
+            return f"{self.scheme}://{self.authority}{path}{query}"
+        if name == "@query-param":
+            return self._query_param(component.query_name or "")
+        value = self.field(name)
+        if value is None:
+            raise ComponentError(f"the covered field {name!r} is missing from the message")
+        return value
+
+    def _query_param(self, encoded_name: str) -> str:
+        wanted = unquote(encoded_name)
+        values = [
+            value
+            for key, _, value in (part.partition("=") for part in self.query.split("&") if part)
+            if unquote_plus(key) == wanted
+        ]
+        if len(values) != 1:
+            problem = "is missing from" if not values else "occurs more than once in"
+            raise ComponentError(f"query parameter {wanted!r} {problem} the URL")
+        # RFC 9421 2.2.8: decoded, then re-encoded (form set, space as %20).
+        return quote(unquote_plus(values[0]), safe="*").replace("~", "%7E")
+
+
+def signature_params(components: Sequence[Component], params: Sequence[tuple[str, Bare]]) -> str:
+    """The ``@signature-params`` value: an inner list of identifiers with parameters."""
+    return f"({' '.join(c.identifier for c in components)}){serialize_params(params)}"
+
+
+def signature_base(message: Message, components: Sequence[Component], params: str) -> str:
+    """The signature base (RFC 9421 section 2.5): one line per component, params last."""
+    lines = [f"{c.identifier}: {message.value(c)}" for c in components]
+    lines.append(f'"@signature-params": {params}')
+    return "\n".join(lines)
+
+
+def content_digest(algorithm: str, digest: bytes) -> str:
+    """A Content-Digest field value (RFC 9530) for one digest."""
+    return f"{algorithm}=:{base64.b64encode(digest).decode()}:"
+
+
+EMPTY_DIGESTS = {name: HASHES[hashed](b"").digest() for name, hashed in DIGESTS.items()}

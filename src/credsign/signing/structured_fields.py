@@ -1,0 +1,200 @@
+"""The part of RFC 8941 Structured Fields that HTTP Message Signatures use.
+
+Strings, integers, tokens, byte sequences and booleans as bare items and
+parameters; inner lists; dictionaries split into members (each kept as text, so
+entries of other signatures pass through untouched).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Sequence
+
+Bare = str | int | bool | bytes
+
+_KEY = re.compile(r"[a-z*][a-z0-9_\-.*]*")
+_TOKEN = re.compile(r"[A-Za-z*][!#$%&'*+\-.^_`|~:/0-9A-Za-z]*")
+_INTEGER = re.compile(r"-?[0-9]{1,15}")
+_BYTES = re.compile(r":([A-Za-z0-9+/=]*):")
+
+
+class StructuredFieldError(ValueError):
+    """Text that is not the structured field it should be."""
+
+
+def serialize_string(value: str) -> str:
+    if not value.isascii() or not value.isprintable():
+        raise StructuredFieldError("a structured string holds printable ASCII only")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def serialize_bare(value: Bare) -> str:
+    if isinstance(value, bool):
+        return "?1" if value else "?0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, bytes):
+        return f":{base64.b64encode(value).decode()}:"
+    return serialize_string(value)
+
+
+def serialize_params(params: Sequence[tuple[str, Bare]]) -> str:
+    return "".join(
+        f";{key}" if value is True else f";{key}={serialize_bare(value)}" for key, value in params
+    )
+
+
+def is_key(text: str) -> bool:
+    return _KEY.fullmatch(text) is not None
+
+
+class _Reader:
+    """A cursor over field text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.at = 0
+
+    def peek(self) -> str:
+        return self.text[self.at : self.at + 1]
+
+    def skip_spaces(self) -> None:
+        while self.peek() == " ":
+            self.at += 1
+
+    def expect(self, char: str) -> None:
+        if self.peek() != char:
+            raise StructuredFieldError(f"expected {char!r} at {self.at}")
+        self.at += 1
+
+    def key(self) -> str:
+        match = _KEY.match(self.text, self.at)
+        if match is None:
+            raise StructuredFieldError(f"expected a key at {self.at}")
+        self.at = match.end()
+        return match.group()
+
+    def string(self) -> str:
+        self.expect('"')
+        out: list[str] = []
+        while True:
+            char = self.peek()
+            if not char:
+                raise StructuredFieldError("unterminated string")
+            self.at += 1
+            if char == '"':
+                return "".join(out)
+            if char == "\\":
+                escaped = self.peek()
+                if escaped not in ('"', "\\"):
+                    raise StructuredFieldError("bad escape in string")
+                out.append(escaped)
+                self.at += 1
+            elif not (" " <= char <= "~"):
+                raise StructuredFieldError("string holds a character outside printable ASCII")
+            else:
+                out.append(char)
+
+    def bare(self) -> Bare:
+        char = self.peek()
+        if char == '"':
+            return self.string()
+        if char == "?":
+            self.at += 1
+            value = self.peek()
+            if value not in ("0", "1"):
+                raise StructuredFieldError("bad boolean")
+            self.at += 1
+            return value == "1"
+        for pattern in (_INTEGER, _BYTES, _TOKEN):
+            match = pattern.match(self.text, self.at)
+            if match is not None:
+                self.at = match.end()
+                if pattern is _INTEGER:
+                    return int(match.group())
+                if pattern is _BYTES:
+                    return base64.b64decode(match.group(1), validate=True)
+                return match.group()
+        raise StructuredFieldError(f"expected an item at {self.at}")
+
+    def params(self) -> list[tuple[str, Bare]]:
+        params: list[tuple[str, Bare]] = []
+        while self.peek() == ";":
+            self.at += 1
+            self.skip_spaces()
+            key = self.key()
+            value: Bare = True
+            if self.peek() == "=":
+                self.at += 1
+                value = self.bare()
+            params = [(k, v) for k, v in params if k != key] + [(key, value)]
+        return params
+
+    def inner_list(
+        self,
+    ) -> tuple[list[tuple[Bare, list[tuple[str, Bare]]]], list[tuple[str, Bare]]]:
+        self.expect("(")
+        items: list[tuple[Bare, list[tuple[str, Bare]]]] = []
+        while True:
+            self.skip_spaces()
+            if self.peek() == ")":
+                self.at += 1
+                return items, self.params()
+            items.append((self.bare(), self.params()))
+            if self.peek() not in (" ", ")"):
+                raise StructuredFieldError(f"expected ' ' or ')' at {self.at}")
+
+    def done(self) -> None:
+        if self.at != len(self.text):
+            raise StructuredFieldError(f"unexpected text at {self.at}")
+
+
+InnerList = tuple[list[tuple[Bare, list[tuple[str, Bare]]]], list[tuple[str, Bare]]]
+
+
+def parse_inner_list(text: str) -> InnerList:
+    """``("a" "b";k=1);p=2`` as ([(item, params)...], params)."""
+    reader = _Reader(text.strip(" "))
+    result = reader.inner_list()
+    reader.done()
+    return result
+
+
+def parse_item(text: str) -> tuple[Bare, list[tuple[str, Bare]]]:
+    """``"a";k=1`` as (item, params)."""
+    reader = _Reader(text.strip(" "))
+    item = reader.bare()
+    params = reader.params()
+    reader.done()
+    return item, params
+
+
+def dictionary_members(text: str) -> list[tuple[str, str]]:
+    """A dictionary's members as (key, value text), in order; a repeated key keeps its last."""
+    members: list[tuple[str, str]] = []
+    reader = _Reader(text)
+    reader.skip_spaces()
+    while reader.peek():
+        key = reader.key()
+        start = reader.at
+        if reader.peek() == "=":
+            reader.at += 1
+            start = reader.at
+            if reader.peek() == "(":
+                reader.inner_list()
+            else:
+                reader.bare()
+                reader.params()
+        else:
+            reader.params()
+        value = reader.text[start : reader.at]
+        members = [(k, v) for k, v in members if k != key] + [(key, value)]
+        reader.skip_spaces()
+        if not reader.peek():
+            break
+        reader.expect(",")
+        reader.skip_spaces()
+        if not reader.peek():
+            raise StructuredFieldError("trailing comma")
+    return members

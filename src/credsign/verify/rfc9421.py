@@ -1,0 +1,243 @@
+"""Check a received RFC 9421 HTTP Message Signature made with ``hmac-sha256``.
+
+For services that receive credsign's HMAC_SHA256 requests (or any RFC 9421
+``hmac-sha256`` signer's), and for credsign's own tests.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from credsign.errors import SignatureError
+from credsign.scope import Target, host_header
+from credsign.signing.base import HASHES
+from credsign.signing.hmac_key import HmacSha256Key
+from credsign.signing.rfc9421_rules import (
+    DIGESTS,
+    Component,
+    ComponentError,
+    Message,
+    signature_base,
+    signature_params,
+)
+from credsign.signing.structured_fields import (
+    Bare,
+    StructuredFieldError,
+    dictionary_members,
+    parse_inner_list,
+    parse_item,
+)
+
+ALGORITHM = "hmac-sha256"
+#: SignatureError reasons: missing, malformed, label, algorithm, unknown_key, too_old,
+#: future, expired, missing_component, content_digest, replay, mismatch.
+
+
+class NonceStore(Protocol):
+    """Remembers nonces so a signed request cannot be replayed inside its window."""
+
+    def remember(self, keyid: str, nonce: str, until: datetime) -> bool:
+        """Record the nonce; False if it was already seen (a replay)."""
+        ...
+
+
+class InMemoryNonceStore:
+    """A process-local, thread-safe nonce store; entries are dropped once they expire."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, str], datetime] = {}
+
+    def remember(self, keyid: str, nonce: str, until: datetime) -> bool:
+        now = datetime.now(timezone.utc)
+        with self._lock:
+            if len(self._seen) > 1024:
+                self._seen = {k: v for k, v in self._seen.items() if v > now}
+            previous = self._seen.get((keyid, nonce))
+            if previous is not None and previous > now:
+                return False
+            self._seen[(keyid, nonce)] = until
+            return True
+
+
+@dataclass(frozen=True, slots=True)
+class Rfc9421Verification:
+    """What a valid signature vouches for."""
+
+    label: str
+    keyid: str
+    components: tuple[str, ...]
+    created: datetime
+    expires: datetime | None
+    nonce: str | None
+
+
+@dataclass
+class Rfc9421Verifier:
+    """Verify ``hmac-sha256`` message signatures under one policy.
+
+    ``key_for`` maps a keyid to its key bytes (None: unknown). The message's
+    ``alg`` is never trusted: if present it must be ``hmac-sha256``, and the
+    signature is always checked with HMAC-SHA256. ``required`` components must
+    be covered; a request with a body must cover ``content-digest``
+    (``require_digest``), and any Content-Digest is recomputed from the body.
+    """
+
+    key_for: Callable[[str], bytes | None]
+    required: Sequence[str] = ("@method", "@authority", "@path")
+    max_age: timedelta = timedelta(minutes=5)
+    clock_skew: timedelta = timedelta(minutes=1)
+    require_digest: bool = True
+    nonce_store: NonceStore = field(default_factory=InMemoryNonceStore)
+
+    def verify(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]],
+        body: bytes | None,
+        *,
+        label: str | None = None,
+        now: datetime | None = None,
+    ) -> Rfc9421Verification:
+        """Verify the signature ``label`` (default: the only one) of a received request."""
+        now = now or datetime.now(timezone.utc)
+        lines = [
+            (name.lower(), value)
+            for name, value in (headers.items() if isinstance(headers, Mapping) else headers)
+        ]
+        label, inner_list, proof = _signature(lines, label)
+        try:
+            items, raw_params = parse_inner_list(inner_list)
+            components = [Component.of(name, params) for name, params in items]
+        except (StructuredFieldError, ComponentError) as error:
+            raise SignatureError("malformed", f"Signature-Input {label}: {error}") from None
+        params = dict(raw_params)
+        keyid, created, expires, nonce = _parameters(params)
+        _check_time(now, created, expires, self.max_age, self.clock_skew)
+        covered = {c.name for c in components}
+        missing = [name for name in self.required if Component.parse(name) not in components]
+        if body and self.require_digest:
+            missing += [] if "content-digest" in covered else ["content-digest"]
+        if missing:
+            raise SignatureError("missing_component", f"the signature does not cover {missing}")
+        if body is not None:
+            _check_digest(lines, body)
+        key = self.key_for(keyid)
+        if key is None:
+            raise SignatureError("unknown_key", f"no key for keyid {keyid!r}")
+
+        parts = urlsplit(url)
+        authority = next((value for name, value in lines if name == "host"), None)
+        message = Message(
+            method,
+            parts.scheme.lower(),
+            (authority or host_header(Target.from_url(url))).strip().lower(),
+            parts.path,
+            parts.query,
+            lines,
+        )
+        try:
+            base = signature_base(message, components, signature_params(components, raw_params))
+        except ComponentError as error:
+            raise SignatureError("missing_component", str(error)) from None
+        expected = HmacSha256Key(key).digest(base.encode())
+        if not hmac.compare_digest(expected, proof):
+            raise SignatureError("mismatch", "the signature does not match the request")
+        if nonce is not None:
+            until = expires or created + self.max_age
+            if not self.nonce_store.remember(keyid, nonce, until + self.clock_skew):
+                raise SignatureError("replay", "this nonce was already used")
+        return Rfc9421Verification(
+            label, keyid, tuple(c.identifier for c in components), created, expires, nonce
+        )
+
+
+def _dictionary(lines: list[tuple[str, str]], name: str) -> dict[str, str]:
+    text = ", ".join(value for n, value in lines if n == name)
+    try:
+        return dict(dictionary_members(text))
+    except StructuredFieldError as error:
+        raise SignatureError("malformed", f"{name}: {error}") from None
+
+
+def _signature(lines: list[tuple[str, str]], label: str | None) -> tuple[str, str, bytes]:
+    inputs = _dictionary(lines, "signature-input")
+    signatures = _dictionary(lines, "signature")
+    if not inputs or not signatures:
+        raise SignatureError("missing", "no Signature-Input or Signature header")
+    if label is None:
+        if len(inputs) != 1:
+            raise SignatureError("label", f"several signatures {sorted(inputs)}: name the label")
+        label = next(iter(inputs))
+    if label not in inputs or label not in signatures:
+        raise SignatureError("label", f"no signature labelled {label!r}")
+    try:
+        proof, _ = parse_item(signatures[label])
+    except StructuredFieldError:
+        proof = None
+    if not isinstance(proof, bytes):
+        raise SignatureError("malformed", f"Signature {label} is not a byte sequence")
+    return label, inputs[label], proof
+
+
+def _parameters(params: dict[str, Bare]) -> tuple[str, datetime, datetime | None, str | None]:
+    alg = params.get("alg")
+    if alg is not None and alg != ALGORITHM:
+        raise SignatureError("algorithm", f"alg must be {ALGORITHM!r} for this key")
+    keyid, created = params.get("keyid"), params.get("created")
+    expires, nonce = params.get("expires"), params.get("nonce")
+    if not isinstance(keyid, str):
+        raise SignatureError("malformed", "keyid is required and must be a string")
+    if not isinstance(created, int) or isinstance(created, bool):
+        raise SignatureError("malformed", "created is required and must be an integer")
+    if expires is not None and (not isinstance(expires, int) or isinstance(expires, bool)):
+        raise SignatureError("malformed", "expires must be an integer")
+    if nonce is not None and not isinstance(nonce, str):
+        raise SignatureError("malformed", "nonce must be a string")
+    created_at = datetime.fromtimestamp(created, timezone.utc)
+    expires_at = None if expires is None else datetime.fromtimestamp(expires, timezone.utc)
+    return keyid, created_at, expires_at, nonce
+
+
+def _check_time(
+    now: datetime,
+    created: datetime,
+    expires: datetime | None,
+    max_age: timedelta,
+    clock_skew: timedelta,
+) -> None:
+    if created - now > clock_skew:
+        raise SignatureError("future", "created is in the future beyond the allowed clock skew")
+    if now - created > max_age + clock_skew:
+        raise SignatureError("too_old", "the signature is older than the allowed age")
+    if expires is not None and now > expires + clock_skew:
+        raise SignatureError("expired", "the signature has expired")
+
+
+def _check_digest(lines: list[tuple[str, str]], body: bytes) -> None:
+    """Every known digest in Content-Digest must match the body (RFC 9530)."""
+    text = ", ".join(value for name, value in lines if name == "content-digest")
+    if not text:
+        return
+    try:
+        members = dictionary_members(text)
+    except StructuredFieldError as error:
+        raise SignatureError("content_digest", f"Content-Digest is malformed ({error})") from None
+    checked = 0
+    for algorithm, value in members:
+        if algorithm not in DIGESTS:
+            continue
+        digest, _ = parse_item(value)
+        expected = HASHES[DIGESTS[algorithm]](body).digest()
+        if not isinstance(digest, bytes) or not hmac.compare_digest(digest, expected):
+            raise SignatureError("content_digest", f"the body does not match its {algorithm}")
+        checked += 1
+    if not checked:
+        raise SignatureError("content_digest", "Content-Digest has no sha-256 or sha-512")
