@@ -200,12 +200,3 @@ def test_signer_repr_shows_shape_not_secrets() -> None:
         "HeaderSigner(auth_type='BASIC_AUTH', sets=['authorization'], "
         "scope='https://api.example.com/v1')"
     )
-
-
-def test_schemes_without_a_signer_yet_say_so() -> None:
-    from credsign import CredsignError
-
-    with pytest.raises(CredsignError, match="not supported yet"):
-        compile_signer(
-            parse_record({"authType": "HMAC_SHA256", "clientId": "c", "clientSecret": "s"})
-        )

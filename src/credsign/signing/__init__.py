@@ -48,7 +48,7 @@ def compile_signer(record: Record) -> Signer:
     """Precompute everything ``record`` needs for signing; the result is reusable."""
     compiler = _COMPILERS.get(type(record))
     if compiler is None:
-        raise CredsignError(f"signing {record.auth_type} records is not supported yet")
+        raise CredsignError(f"no signer for records of type {type(record).__name__}")
     return compiler(record)
 
 
