@@ -1,13 +1,15 @@
-"""Real HTTP peers on 127.0.0.1 for the demo and the tests: httpbin under gunicorn, moto."""
+"""Real HTTP peers on 127.0.0.1 for the demo and the tests: httpbin under gunicorn, moto,
+and an RFC 9421 verifying server (``verifying_server.py``) under gunicorn."""
 
 from __future__ import annotations
 
 import functools
+import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
@@ -40,9 +42,17 @@ def _no_control_socket(gunicorn: str) -> tuple[str, ...]:
 
 
 @contextmanager
-def _serving(command: list[str], port: int) -> Iterator[str]:
-    """Run ``command`` (a server listening on ``port``) until the block ends; yield its URL."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _serving(command: list[str], port: int, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Run ``command`` (a server listening on ``port``) until the block ends; yield its URL.
+
+    ``env``: variables added to this process's environment for the server.
+    """
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=None if env is None else {**os.environ, **env},
+    )
     try:
         _wait_for(port, process)
         yield f"http://127.0.0.1:{port}"
@@ -62,6 +72,24 @@ def httpbin_server() -> AbstractContextManager[str]:
     bind = f"127.0.0.1:{port}"
     options = ["--workers", "2", "--log-level", "warning", *_no_control_socket(gunicorn)]
     return _serving([gunicorn, "--bind", bind, *options, "httpbin:app"], port)
+
+
+def verifying_server(keys: Mapping[str, bytes]) -> AbstractContextManager[str]:
+    """Run ``verifying_server:app`` under gunicorn on a free loopback port; yield its base URL.
+
+    It checks every request's RFC 9421 ``hmac-sha256`` signature with credsign's
+    ``Rfc9421Verifier`` against ``keys`` (keyid -> key bytes) and answers 200 or 401
+    with JSON (see ``examples/verifying_server.py``).
+    """
+    from verifying_server import KEYS_VARIABLE, format_keys
+
+    port = free_port()
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    bind = f"127.0.0.1:{port}"
+    options = ["--workers", "2", "--log-level", "warning", *_no_control_socket(gunicorn)]
+    options += ["--pythonpath", str(Path(__file__).resolve().parent)]
+    command = [gunicorn, "--bind", bind, *options, "verifying_server:app"]
+    return _serving(command, port, env={KEYS_VARIABLE: format_keys(keys)})
 
 
 def moto_server() -> AbstractContextManager[str]:

@@ -1,4 +1,5 @@
-"""Shared fixtures: real httpbin and moto servers on 127.0.0.1 (``examples/local_servers.py``)."""
+"""Shared fixtures: real httpbin, moto and RFC 9421 verifying servers on 127.0.0.1
+(``examples/local_servers.py``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ EXAMPLES = str(Path(__file__).resolve().parent.parent / "examples")
 if EXAMPLES not in sys.path:
     sys.path.insert(0, EXAMPLES)
 
-from local_servers import httpbin_server, moto_server  # noqa: E402
+from local_servers import httpbin_server, moto_server, verifying_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +30,25 @@ def second_httpbin_url() -> Iterator[str]:
     """Base URL of another httpbin server: a different origin (port) from ``httpbin_url``."""
     with httpbin_server() as url:
         yield url
+
+
+class VerifyingServer(NamedTuple):
+    """A server checking every request's RFC 9421 ``hmac-sha256`` signature, and its keys."""
+
+    url: str
+    keys: dict[str, bytes]  # keyid -> key bytes
+
+
+@pytest.fixture(scope="session")
+def hmac_server() -> Iterator[VerifyingServer]:
+    """``examples/verifying_server.py`` under gunicorn: 200 + JSON if verified, else 401.
+
+    Keys: ``e2e-client`` (the text secret ``e2e-secret``) and ``e2e-binary`` (32
+    bytes that are not UTF-8, for records with ``secretEncoding: base64``).
+    """
+    keys = {"e2e-client": b"e2e-secret", "e2e-binary": bytes(range(256 - 32, 256))}
+    with verifying_server(keys) as url:
+        yield VerifyingServer(url, keys)
 
 
 class MotoAccount(NamedTuple):

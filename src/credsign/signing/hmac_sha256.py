@@ -20,7 +20,12 @@ from credsign.signing.rfc9421_rules import (
     signature_base,
     signature_params,
 )
-from credsign.signing.structured_fields import Bare, StructuredFieldError, dictionary_members
+from credsign.signing.structured_fields import (
+    Bare,
+    StructuredFieldError,
+    dictionary_members,
+    serialize_params,
+)
 
 ALGORITHM = "hmac-sha256"
 _METHOD, _AUTHORITY, _PATH, _QUERY = (
@@ -36,6 +41,9 @@ _ENCODED_NAMES = {
 }
 
 
+_Shape = tuple[tuple[Component, ...], str, bool]
+
+
 class HmacSigner(Signer):
     """Signs each request with a fresh ``created`` (and nonce, if asked) over its components.
 
@@ -49,90 +57,86 @@ class HmacSigner(Signer):
 
     __slots__ = (
         "_components",
+        "_constant_params",
         "_digest",
         "_expires_in",
-        "_include_alg",
         "_key",
-        "_keyid",
         "_label",
         "_nonce",
+        "_shapes",
     )
     covers_url = True
 
     def __init__(self, record: HmacSha256Record) -> None:
         super().__init__(record, credential_headers=frozenset({"signature", "signature-input"}))
         self._key = HmacSha256Key(record.secret_bytes())
-        self._keyid = record.client_id
+        constant: list[tuple[str, Bare]] = [("keyid", record.client_id)]
+        if record.include_alg:
+            constant.append(("alg", ALGORITHM))
+        self._constant_params = serialize_params(constant)  # between created and expires
+        self._shapes: dict[tuple[bool, bool, bool], _Shape] = {}
         self._label = record.signature_label
         self._components = (
             None if record.components is None else tuple(map(Component.parse, record.components))
         )
-        self._include_alg = record.include_alg
         self._expires_in = record.expires_in
         self._nonce = record.nonce
         self._digest = record.digest
         self.requires_body = self._components is None or _CONTENT_DIGEST in self._components
 
-    def _covered(self, message: Message, has_body: bool) -> Sequence[Component]:
-        if self._components is not None:
-            return self._components
-        covered = [_METHOD, _AUTHORITY, _PATH]
-        if message.query:
-            covered.append(_QUERY)
-        if has_body:
-            if message.field("content-type") is not None:
-                covered.append(_CONTENT_TYPE)
-            covered.append(_CONTENT_DIGEST)
-        return covered
-
-    def _params(self, created: int) -> list[tuple[str, Bare]]:
-        params: list[tuple[str, Bare]] = [("created", created), ("keyid", self._keyid)]
-        if self._include_alg:
-            params.append(("alg", ALGORITHM))
-        if self._expires_in is not None:
-            params.append(("expires", created + self._expires_in))
-        if self._nonce:
-            params.append(("nonce", secrets.token_urlsafe(16)))
-        return params
+    def _shape(self, has_query: bool, has_body: bool, has_type: bool) -> _Shape:
+        """(covered components, their inner list, whether content-digest is one of them)."""
+        key = (has_query, has_body, has_type)
+        shape = self._shapes.get(key)
+        if shape is None:  # at most eight shapes per signer: cached
+            covered = self._components
+            if covered is None:
+                covered = (_METHOD, _AUTHORITY, _PATH)
+                covered += (_QUERY,) if has_query else ()
+                covered += (_CONTENT_TYPE,) if has_body and has_type else ()
+                covered += (_CONTENT_DIGEST,) if has_body else ()
+            shape = (covered, signature_params(covered, ()), _CONTENT_DIGEST in covered)
+            self._shapes[key] = shape
+        return shape
 
     def sign(self, head: RequestHead, clock: Clock) -> None:
         lines = head.header_lines()
         if self.defaults.pairs:
             present = {name for name, _ in lines}
             lines += [(n.lower(), v) for n, v in self.defaults.pairs if n.lower() not in present]
-        target = head.target()
-        message = Message(
-            head.method, target.scheme, head.host().lower(), target.path, head.query, lines
-        )
-
-        digest_field = None
+        query = head.query
         digest, has_body = b"", False
         if self.requires_body:
             digest = head.body_digest(DIGESTS[self._digest])
             has_body = digest != EMPTY_DIGESTS[self._digest]
-        covered = self._covered(message, has_body)
-        if _CONTENT_DIGEST in covered:
+        has_type = has_body and any(name == "content-type" for name, _ in lines)
+        covered, inner, covers_digest = self._shape(bool(query), has_body, has_type)
+        signed_lines = lines
+        digest_field = None
+        if covers_digest:
             digest_field = content_digest(self._digest, digest)
-            lines = [line for line in lines if line[0] != "content-digest"]
-            lines.append(("content-digest", digest_field))
-            message = Message(
-                message.method,
-                message.scheme,
-                message.authority,
-                message.path,
-                message.query,
-                lines,
-            )
+            signed_lines = [line for line in lines if line[0] != "content-digest"]
+            signed_lines.append(("content-digest", digest_field))
 
-        params = signature_params(covered, self._params(int(clock().timestamp())))
+        target = head.target()
+        host = next((value for name, value in lines if name == "host"), None) or head.host()
+        message = Message(
+            head.method, target.scheme, host.strip().lower(), target.path, query, signed_lines
+        )
+        created = int(clock().timestamp())
+        params = f"{inner};created={created}{self._constant_params}"
+        if self._expires_in is not None:
+            params += f";expires={created + self._expires_in}"
+        if self._nonce:
+            params += f';nonce="{secrets.token_urlsafe(16)}"'
         try:
             base = signature_base(message, covered, params)
         except ComponentError as error:
             raise CredsignError(f"cannot sign this request: {error}") from None
         proof = base64.b64encode(self._key.digest(base.encode())).decode()
         added = [
-            ("Signature-Input", self._merged(head, "signature-input", params)),
-            ("Signature", self._merged(head, "signature", f":{proof}:")),
+            ("Signature-Input", self._merged(lines, "signature-input", params)),
+            ("Signature", self._merged(lines, "signature", f":{proof}:")),
         ]
         if digest_field is not None:
             added.append(("Content-Digest", digest_field))
@@ -142,11 +146,11 @@ class HmacSigner(Signer):
         encoded = tuple([(*_ENCODED_NAMES[name], value.encode()) for name, value in added])
         head.set_headers(HeaderSet(added, encoded))
 
-    def _merged(self, head: RequestHead, field: str, value: str) -> str:
+    def _merged(self, lines: Sequence[tuple[str, str]], field: str, value: str) -> str:
         """``field`` with this signer's label set to ``value``, other labels kept."""
-        existing = ", ".join(v for name, v in head.header_lines() if name == field)
-        if not existing:
-            return f"{self._label}={value}"
+        existing = ", ".join(v for name, v in lines if name == field)
+        if not existing or ("," not in existing and existing.startswith(f"{self._label}=")):
+            return f"{self._label}={value}"  # nothing else to keep (re-signing, say)
         try:
             members = dictionary_members(existing)
         except StructuredFieldError as error:

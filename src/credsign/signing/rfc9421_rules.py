@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import quote, unquote, unquote_plus
 
 from credsign.signing.base import HASHES
@@ -53,14 +54,14 @@ class Component:
 
     name: str
     query_name: str | None = None
+    #: The identifier as it appears in the signature base and Signature-Input.
+    identifier: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def identifier(self) -> str:
-        """The identifier as it appears in the signature base and Signature-Input."""
+    def __post_init__(self) -> None:
         text = serialize_string(self.name)
         if self.query_name is not None:
             text += serialize_params([("name", self.query_name)])
-        return text
+        object.__setattr__(self, "identifier", text)
 
     @classmethod
     def parse(cls, text: str) -> Component:
@@ -95,7 +96,7 @@ class Component:
         return cls(name)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Message:
     """The parts of a request that components are derived from, as sent or received."""
 
@@ -106,10 +107,19 @@ class Message:
     query: str  # raw, without "?"; "" when absent
     lines: Sequence[tuple[str, str]]  # (lower-case name, value), repeats in order
 
+    @cached_property
+    def _fields(self) -> dict[str, str]:
+        fields: dict[str, str] = {}
+        for name, value in self.lines:
+            if "\n" in value:
+                value = _OBS_FOLD.sub(" ", value)
+            value = value.strip(" \t")
+            fields[name] = f"{fields[name]}, {value}" if name in fields else value
+        return fields
+
     def field(self, name: str) -> str | None:
         """A field's value: lines trimmed, obs-fold unfolded, repeats joined with ", "."""
-        values = [_OBS_FOLD.sub(" ", value).strip(" \t") for n, value in self.lines if n == name]
-        return ", ".join(values) if values else None
+        return self._fields.get(name)
 
     def value(self, component: Component) -> str:
         name = component.name

@@ -17,6 +17,8 @@ _KEY = re.compile(r"[a-z*][a-z0-9_\-.*]*")
 _TOKEN = re.compile(r"[A-Za-z*][!#$%&'*+\-.^_`|~:/0-9A-Za-z]*")
 _INTEGER = re.compile(r"-?[0-9]{1,15}")
 _BYTES = re.compile(r":([A-Za-z0-9+/=]*):")
+_STRING = re.compile(r'"((?:[ !#-\[\]-~]|\\["\\])*)"')
+_ESCAPE = re.compile(r'\\(["\\])')
 
 
 class StructuredFieldError(ValueError):
@@ -57,7 +59,8 @@ class _Reader:
         self.at = 0
 
     def peek(self) -> str:
-        return self.text[self.at : self.at + 1]
+        at = self.at
+        return self.text[at] if at < len(self.text) else ""
 
     def skip_spaces(self) -> None:
         while self.peek() == " ":
@@ -76,25 +79,12 @@ class _Reader:
         return match.group()
 
     def string(self) -> str:
-        self.expect('"')
-        out: list[str] = []
-        while True:
-            char = self.peek()
-            if not char:
-                raise StructuredFieldError("unterminated string")
-            self.at += 1
-            if char == '"':
-                return "".join(out)
-            if char == "\\":
-                escaped = self.peek()
-                if escaped not in ('"', "\\"):
-                    raise StructuredFieldError("bad escape in string")
-                out.append(escaped)
-                self.at += 1
-            elif not (" " <= char <= "~"):
-                raise StructuredFieldError("string holds a character outside printable ASCII")
-            else:
-                out.append(char)
+        match = _STRING.match(self.text, self.at)
+        if match is None:
+            raise StructuredFieldError(f"expected a string of printable ASCII at {self.at}")
+        self.at = match.end()
+        content = match.group(1)
+        return _ESCAPE.sub(r"\1", content) if "\\" in content else content
 
     def bare(self) -> Bare:
         char = self.peek()
