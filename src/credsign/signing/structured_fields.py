@@ -11,11 +11,21 @@ import base64
 import re
 from collections.abc import Sequence
 
+
+class Token(str):
+    """An RFC 8941 Token: serialized bare, unlike a String."""
+
+
+class Decimal(str):
+    """An RFC 8941 Decimal, kept as written (it is only ever serialized back)."""
+
+
 Bare = str | int | bool | bytes
 
 _KEY = re.compile(r"[a-z*][a-z0-9_\-.*]*")
 _TOKEN = re.compile(r"[A-Za-z*][!#$%&'*+\-.^_`|~:/0-9A-Za-z]*")
-_INTEGER = re.compile(r"-?[0-9]{1,15}")
+_INTEGER = re.compile(r"-?[0-9]{1,15}(?![0-9.])")
+_DECIMAL = re.compile(r"-?[0-9]{1,12}\.[0-9]{1,3}(?![0-9.])")
 _BYTES = re.compile(r":([A-Za-z0-9+/=]*):")
 _STRING = re.compile(r'"((?:[ !#-\[\]-~]|\\["\\])*)"')
 _ESCAPE = re.compile(r'\\(["\\])')
@@ -34,7 +44,7 @@ def serialize_string(value: str) -> str:
 def serialize_bare(value: Bare) -> str:
     if isinstance(value, bool):
         return "?1" if value else "?0"
-    if isinstance(value, int):
+    if isinstance(value, int | Token | Decimal):
         return str(value)
     if isinstance(value, bytes):
         return f":{base64.b64encode(value).decode()}:"
@@ -97,15 +107,17 @@ class _Reader:
                 raise StructuredFieldError("bad boolean")
             self.at += 1
             return value == "1"
-        for pattern in (_INTEGER, _BYTES, _TOKEN):
+        for pattern in (_INTEGER, _DECIMAL, _BYTES, _TOKEN):
             match = pattern.match(self.text, self.at)
             if match is not None:
                 self.at = match.end()
                 if pattern is _INTEGER:
                     return int(match.group())
+                if pattern is _DECIMAL:
+                    return Decimal(match.group())
                 if pattern is _BYTES:
                     return base64.b64decode(match.group(1), validate=True)
-                return match.group()
+                return Token(match.group())
         raise StructuredFieldError(f"expected an item at {self.at}")
 
     def params(self) -> list[tuple[str, Bare]]:

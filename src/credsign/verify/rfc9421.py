@@ -29,6 +29,7 @@ from credsign.signing.rfc9421_rules import (
 from credsign.signing.structured_fields import (
     Bare,
     StructuredFieldError,
+    Token,
     dictionary_members,
     parse_inner_list,
     parse_item,
@@ -42,8 +43,11 @@ ALGORITHM = "hmac-sha256"
 class NonceStore(Protocol):
     """Remembers nonces so a signed request cannot be replayed inside its window."""
 
-    def remember(self, keyid: str, nonce: str, until: datetime) -> bool:
-        """Record the nonce; False if it was already seen (a replay)."""
+    def remember(self, keyid: str, nonce: str, until: datetime, now: datetime) -> bool:
+        """Record the nonce until ``until``; False if it is still remembered (a replay).
+
+        ``now`` is the verifier's clock, the one every expiry is measured against.
+        """
         ...
 
 
@@ -54,8 +58,7 @@ class InMemoryNonceStore:
         self._lock = threading.Lock()
         self._seen: dict[tuple[str, str], datetime] = {}
 
-    def remember(self, keyid: str, nonce: str, until: datetime) -> bool:
-        now = datetime.now(timezone.utc)
+    def remember(self, keyid: str, nonce: str, until: datetime, now: datetime) -> bool:
         with self._lock:
             if len(self._seen) > 1024:
                 self._seen = {k: v for k, v in self._seen.items() if v > now}
@@ -152,7 +155,7 @@ class Rfc9421Verifier:
             raise SignatureError("mismatch", "the signature does not match the request")
         if nonce is not None:
             until = expires or created + self.max_age
-            if not self.nonce_store.remember(keyid, nonce, until + self.clock_skew):
+            if not self.nonce_store.remember(keyid, nonce, until + self.clock_skew, now):
                 raise SignatureError("replay", "this nonce was already used")
         return Rfc9421Verification(
             label, keyid, tuple(c.identifier for c in components), created, expires, nonce
@@ -189,7 +192,7 @@ def _signature(lines: list[tuple[str, str]], label: str | None) -> tuple[str, st
 
 def _parameters(params: dict[str, Bare]) -> tuple[str, datetime, datetime | None, str | None]:
     alg = params.get("alg")
-    if alg is not None and alg != ALGORITHM:
+    if alg is not None and (alg != ALGORITHM or isinstance(alg, Token)):
         raise SignatureError("algorithm", f"alg must be {ALGORITHM!r} for this key")
     keyid, created = params.get("keyid"), params.get("created")
     expires, nonce = params.get("expires"), params.get("nonce")
