@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Sequence
 
 from credsign.errors import CredsignError
 from credsign.records import HmacSha256Record
@@ -17,6 +16,7 @@ from credsign.signing.rfc9421_rules import (
     ComponentError,
     Message,
     content_digest,
+    field_value,
     signature_base,
     signature_params,
 )
@@ -35,6 +35,7 @@ _METHOD, _AUTHORITY, _PATH, _QUERY = (
     Component("@query"),
 )
 _CONTENT_TYPE, _CONTENT_DIGEST = Component("content-type"), Component("content-digest")
+_READ_FIELDS = frozenset({"host", "content-type", "content-digest", "signature-input", "signature"})
 _ENCODED_NAMES = {
     name: (name.encode(), name.lower().encode())
     for name in ("Signature-Input", "Signature", "Content-Digest")
@@ -104,25 +105,29 @@ class HmacSigner(Signer):
         if self.defaults.pairs:
             present = {name for name, _ in lines}
             lines += [(n.lower(), v) for n, v in self.defaults.pairs if n.lower() not in present]
+        read: dict[str, list[str]] = {}  # the few fields this signer looks at, in one pass
+        for name, value in lines:
+            if name in _READ_FIELDS:
+                read.setdefault(name, []).append(value)
         query = head.query
         digest, has_body = b"", False
         if self.requires_body:
             digest = head.body_digest(DIGESTS[self._digest])
             has_body = digest != EMPTY_DIGESTS[self._digest]
-        has_type = has_body and any(name == "content-type" for name, _ in lines)
-        covered, inner, covers_digest = self._shape(bool(query), has_body, has_type)
-        signed_lines = lines
+        covered, inner, covers_digest = self._shape(
+            bool(query), has_body, has_body and "content-type" in read
+        )
+        known: dict[str, str] = {}  # values already at hand: no second scan of the lines
+        if "content-type" in read:
+            known["content-type"] = field_value(read["content-type"])
         digest_field = None
-        if covers_digest:
-            digest_field = content_digest(self._digest, digest)
-            signed_lines = [line for line in lines if line[0] != "content-digest"]
-            signed_lines.append(("content-digest", digest_field))
+        if covers_digest:  # the request's own Content-Digest is replaced, never signed
+            digest_field = known["content-digest"] = content_digest(self._digest, digest)
 
         target = head.target()
-        host = next((value for name, value in lines if name == "host"), None) or head.host()
-        message = Message(
-            head.method, target.scheme, host.strip().lower(), target.path, query, signed_lines
-        )
+        host = read["host"][0] if "host" in read else head.host()
+        authority = host.strip().lower()
+        message = Message(head.method, target.scheme, authority, target.path, query, lines, known)
         created = int(clock().timestamp())
         params = f"{inner};created={created}{self._constant_params}"
         if self._expires_in is not None:
@@ -135,8 +140,8 @@ class HmacSigner(Signer):
             raise CredsignError(f"cannot sign this request: {error}") from None
         proof = base64.b64encode(self._key.digest(base.encode())).decode()
         added = [
-            ("Signature-Input", self._merged(lines, "signature-input", params)),
-            ("Signature", self._merged(lines, "signature", f":{proof}:")),
+            ("Signature-Input", self._merged(read.get("signature-input"), params)),
+            ("Signature", self._merged(read.get("signature"), f":{proof}:")),
         ]
         if digest_field is not None:
             added.append(("Content-Digest", digest_field))
@@ -146,14 +151,16 @@ class HmacSigner(Signer):
         encoded = tuple([(*_ENCODED_NAMES[name], value.encode()) for name, value in added])
         head.set_headers(HeaderSet(added, encoded))
 
-    def _merged(self, lines: Sequence[tuple[str, str]], field: str, value: str) -> str:
-        """``field`` with this signer's label set to ``value``, other labels kept."""
-        existing = ", ".join(v for name, v in lines if name == field)
-        if not existing or ("," not in existing and existing.startswith(f"{self._label}=")):
-            return f"{self._label}={value}"  # nothing else to keep (re-signing, say)
+    def _merged(self, existing_lines: list[str] | None, value: str) -> str:
+        """A signature field with this signer's label set to ``value``, other labels kept."""
+        member = f"{self._label}={value}"
+        if not existing_lines:
+            return member
+        existing = ", ".join(existing_lines)
+        if "," not in existing and existing.startswith(f"{self._label}="):
+            return member  # only our own, from an earlier signing
         try:
             members = dictionary_members(existing)
         except StructuredFieldError as error:
-            raise CredsignError(f"the request's {field} header is malformed ({error})") from None
-        kept = [f"{key}={text}" for key, text in members if key != self._label]
-        return ", ".join([*kept, f"{self._label}={value}"])
+            raise CredsignError(f"the request's signature field is malformed ({error})") from None
+        return ", ".join([*(f"{k}={text}" for k, text in members if k != self._label), member])

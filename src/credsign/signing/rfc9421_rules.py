@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from typing import NamedTuple
 from urllib.parse import quote, unquote, unquote_plus
 
 from credsign.signing.base import HASHES
@@ -96,8 +96,12 @@ class Component:
         return cls(name)
 
 
-@dataclass(frozen=True)
-class Message:
+def field_value(lines: Sequence[str]) -> str:
+    """A field's lines as one value: each trimmed, obs-fold unfolded, joined with ", "."""
+    return ", ".join([(_OBS_FOLD.sub(" ", v) if "\n" in v else v).strip(" \t") for v in lines])
+
+
+class Message(NamedTuple):
     """The parts of a request that components are derived from, as sent or received."""
 
     method: str
@@ -106,39 +110,33 @@ class Message:
     path: str  # raw, as on the request line
     query: str  # raw, without "?"; "" when absent
     lines: Sequence[tuple[str, str]]  # (lower-case name, value), repeats in order
-
-    @cached_property
-    def _fields(self) -> dict[str, str]:
-        fields: dict[str, str] = {}
-        for name, value in self.lines:
-            if "\n" in value:
-                value = _OBS_FOLD.sub(" ", value)
-            value = value.strip(" \t")
-            fields[name] = f"{fields[name]}, {value}" if name in fields else value
-        return fields
+    #: Field values the caller already has (a signer's own Content-Digest): they win.
+    fields: Mapping[str, str] | None = None
 
     def field(self, name: str) -> str | None:
         """A field's value: lines trimmed, obs-fold unfolded, repeats joined with ", "."""
-        return self._fields.get(name)
+        if self.fields is not None and name in self.fields:
+            return self.fields[name]
+        values = [value for line_name, value in self.lines if line_name == name]
+        return field_value(values) if values else None
 
     def value(self, component: Component) -> str:
         name = component.name
-        path = self.path or "/"
-        query = f"?{self.query}" if self.query else ""
         if name == "@method":
             return self.method
         if name == "@authority":
             return self.authority
+        if name == "@path":
+            return self.path or "/"
+        if name == "@query":
+            return f"?{self.query}"
         if name == "@scheme":
             return self.scheme
-        if name == "@path":
-            return path
-        if name == "@query":
-            return query or "?"
+        query = f"?{self.query}" if self.query else ""
         if name == "@request-target":
-            return path + query
+            return (self.path or "/") + query
         if name == "@target-uri":
-            return f"{self.scheme}://{self.authority}{path}{query}"
+            return f"{self.scheme}://{self.authority}{self.path or '/'}{query}"
         if name == "@query-param":
             return self._query_param(component.query_name or "")
         value = self.field(name)
