@@ -18,7 +18,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from local_servers import httpbin_server
+from local_servers import httpbin_server, verifying_server
 
 import credsign
 
@@ -108,6 +108,22 @@ def main() -> None:
         print(f"\nLEAK: {leaked}" if leaked else "\nOK: no credential crossed origins")
         if leaked:
             raise SystemExit(1)
+    hmac_demo()
+
+
+def hmac_demo() -> None:
+    """RFC 9421 HMAC signatures, checked by a server that runs credsign's verifier."""
+    with verifying_server({"demo-client": b"demo-shared-secret"}) as base:
+        print(f"\nHMAC_SHA256 (RFC 9421) against a verifying server on {base}")
+        for secret in ("demo-shared-secret", "wrong-secret"):
+            record = credsign.parse_record(
+                {"authType": "HMAC_SHA256", "clientId": "demo-client", "clientSecret": secret}
+            )
+            with httpx.Client(auth=credsign.HttpxAuth(record)) as client:
+                answer = client.post(f"{base}/orders?page=2", json={"item": "book"})
+            print(f"  secret {secret[:4]}…: {answer.status_code} {answer.json()}")
+            if (answer.status_code == 200) != (secret == "demo-shared-secret"):
+                raise SystemExit(1)
 
 
 if __name__ == "__main__":
