@@ -198,9 +198,7 @@ class Sigv4Signer(Signer):
             if self._content_header:
                 added.append(("X-Amz-Content-SHA256", payload))
                 signed_added.append(("x-amz-content-sha256", payload))
-        headers, signed, stale = canonical_headers(
-            lines, head.host, replaced=SIGNING_HEADERS, added=signed_added
-        )
+        headers, signed, stale = canonical_headers(lines, head.host, SIGNING_HEADERS, signed_added)
         auth: list[tuple[str, str]] = []
         if self._presign:
             auth = [
@@ -227,8 +225,9 @@ class Sigv4Signer(Signer):
                 f"SignedHeaders={signed}, Signature={proof}"
             )
             added.append(("Authorization", authorization))
-        if stale:
-            stale = sorted(set(stale).difference(name.lower() for name, _ in added))
+        if stale:  # left over from an earlier signing; what is set again replaces itself
+            replaced = {name.lower() for name, _ in added}
+            stale = [name for name in dict.fromkeys(stale) if name not in replaced]
         new_query = None if sent_query == raw_query else sent_query
         return request, to_sign, proof, tuple(added), new_query, tuple(stale)
 

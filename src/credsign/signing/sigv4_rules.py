@@ -111,7 +111,6 @@ def join_pairs(pairs: Iterable[tuple[str, str]]) -> str:
 def canonical_headers(
     lines: Iterable[tuple[str, str]],
     host: Callable[[], str],
-    *,
     replaced: frozenset[str] = frozenset(),
     added: Iterable[tuple[str, str]] = (),
 ) -> tuple[str, str, list[str]]:
