@@ -44,3 +44,33 @@ class SignatureError(CredsignError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(f"{reason}: {message}")
         self.reason = reason
+
+
+class StoreError(CredsignError):
+    """A credential store operation failed; ``code`` is stable for programs to test."""
+
+    code = "store_error"
+
+
+class StoreValidationError(StoreError):
+    """The operation is not allowed on this record (e.g. changing its authType)."""
+
+    code = "validation_error"
+
+
+class NotFoundError(StoreError):
+    """No record with that integration id and auth id."""
+
+    code = "not_found"
+
+
+class ConflictError(StoreError):
+    """The record exists already, or changed since the caller read it."""
+
+    code = "conflict"
+
+
+class IntegrityError(StoreError):
+    """A stored secret cannot be decrypted: wrong master key, or a tampered row."""
+
+    code = "integrity_error"

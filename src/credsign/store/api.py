@@ -1,0 +1,349 @@
+"""CredentialStore: create / get / list / update / delete credential records, sealed at rest.
+
+The semantics mirror an "integration auth" REST API: records belong to an
+integration, get an ``auth_...`` id, are read back without any secret, are
+patched field by field (``authType`` is permanent), and feed live adapters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+import weakref
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from credsign.errors import ConflictError, NotFoundError, RecordError, StoreValidationError
+from credsign.records import RECORD_TYPES, Record, parse_record
+from credsign.store.backend import Row, SqlBackend
+from credsign.store.crypto import Keyring, MasterKey, read_key_file, write_key_file
+from credsign.store.live import LiveHttpxAuth, LiveSigner, live_requests_auth
+
+if TYPE_CHECKING:
+    from credsign.adapters.requests import RequestsAuth
+
+#: Secret fields (top level); ``apiKey.value`` is the nested one.
+SECRET_FIELDS = ("password", "token", "secretKey", "sessionToken", "clientSecret")
+METADATA_FIELDS = ("authId", "integrationId", "createdAt", "updatedAt")
+VIEW_FIELDS = ("label", "baseUrl", "contentType", "environment")
+_BASE62 = string.digits + string.ascii_letters
+
+
+def _aliases(model: Any) -> set[str]:
+    return {field.alias or name for name, field in model.model_fields.items()}
+
+
+_COMMON_FIELDS = set.intersection(*(_aliases(model) for model in RECORD_TYPES.values()))
+#: The credential fields each authType has beyond what every record has.
+CREDENTIAL_FIELDS = {
+    auth_type: _aliases(model) - _COMMON_FIELDS for auth_type, model in RECORD_TYPES.items()
+}
+_ALL_CREDENTIAL_FIELDS = set().union(*CREDENTIAL_FIELDS.values())
+
+
+def default_store_path() -> Path:
+    """``$CREDSIGN_STORE``, else ``$XDG_DATA_HOME/credsign/credentials.db``."""
+    configured = os.environ.get("CREDSIGN_STORE")
+    if configured:
+        return Path(configured)
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "credsign" / "credentials.db"
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_timestamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def _split(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A record's JSON as (public part, secret part); metadata dropped (it has columns)."""
+    public = {key: value for key, value in data.items() if key not in METADATA_FIELDS}
+    secret = {key: public.pop(key) for key in SECRET_FIELDS if key in public}
+    if "apiKey" in public:
+        api_key = dict(public["apiKey"])
+        secret["apiKey"] = {"value": api_key.pop("value")}
+        public["apiKey"] = api_key
+    return public, secret
+
+
+def _join(public: Mapping[str, Any], secret: Mapping[str, Any]) -> dict[str, Any]:
+    data = dict(public) | {key: value for key, value in secret.items() if key != "apiKey"}
+    if "apiKey" in secret:
+        data["apiKey"] = dict(public["apiKey"]) | secret["apiKey"]
+    return data
+
+
+def _load_body(body: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
+    if isinstance(body, str | bytes):
+        try:
+            body = json.loads(body)
+        except ValueError as error:
+            raise RecordError([("record", f"is not valid JSON ({error})")]) from None
+    if not isinstance(body, Mapping):
+        raise RecordError([("record", "must be a JSON object")])
+    return dict(body)
+
+
+class CredentialStore:
+    """Credential records of integrations, in SQLite (default) or PostgreSQL.
+
+    Open with :meth:`open`. Views returned by :meth:`create`, :meth:`get`,
+    :meth:`list` and :meth:`update` never contain a secret.
+    """
+
+    def __init__(
+        self, backend: SqlBackend, keyring: Keyring, *, refresh_interval: float = 1.0
+    ) -> None:
+        self.backend = backend
+        self.keyring = keyring
+        self.refresh_interval = refresh_interval
+        self._key_file: Path | None = None
+        self._live: dict[tuple[str, str], weakref.WeakSet[LiveSigner]] = {}
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        master_key: MasterKey | bytes | str | None = None,
+        previous_keys: Iterable[MasterKey | bytes | str] = (),
+        refresh_interval: float = 1.0,
+    ) -> CredentialStore:
+        """Open a store: None (embedded SQLite), ``sqlite:///path`` or ``postgresql://...``.
+
+        The master key is ``master_key``, else ``$CREDSIGN_MASTER_KEY`` (base64),
+        else (SQLite only) a key file beside the database, created on first use
+        with mode 0600. ``previous_keys`` are still accepted for reading.
+        """
+        key_file: Path | None = None
+        backend: SqlBackend
+        if url is None or url.startswith("sqlite://"):
+            from credsign.store.sqlite import SqliteBackend
+
+            path = default_store_path() if url is None else Path(url.removeprefix("sqlite://"))
+            backend = SqliteBackend(path)
+            key_file = path.with_name(path.name + ".key")
+        elif url.startswith(("postgresql://", "postgres://")):
+            from credsign.store.postgres import PostgresBackend
+
+            backend = PostgresBackend(url)
+        else:
+            raise StoreValidationError("a store URL is sqlite:///path or postgresql://...")
+        previous = [MasterKey.parse(key) for key in previous_keys]
+        key = cls._master_key(master_key, key_file, previous)
+        store = cls(backend, Keyring(key, previous), refresh_interval=refresh_interval)
+        store._key_file = None if master_key or os.environ.get("CREDSIGN_MASTER_KEY") else key_file
+        return store
+
+    @staticmethod
+    def _master_key(
+        given: MasterKey | bytes | str | None, key_file: Path | None, previous: list[MasterKey]
+    ) -> MasterKey:
+        if given is not None:
+            return MasterKey.parse(given)
+        from_environment = os.environ.get("CREDSIGN_MASTER_KEY")
+        if from_environment:
+            return MasterKey.parse(from_environment)
+        if key_file is None:
+            raise StoreValidationError("PostgreSQL stores need master_key or CREDSIGN_MASTER_KEY")
+        pending = key_file.with_name(key_file.name + ".next")
+        if pending.exists():  # a rotation was interrupted: read with both keys
+            previous.append(read_key_file(pending))
+        if not key_file.exists():
+            write_key_file(key_file, MasterKey.generate())
+        return read_key_file(key_file)
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> CredentialStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- records -----------------------------------------------------------------
+
+    def _seal(self, integration_id: str, auth_id: str, secret: dict[str, Any]) -> tuple[str, bytes]:
+        plaintext = json.dumps(secret, separators=(",", ":")).encode()
+        return self.keyring.encrypt(plaintext, f"{integration_id}\0{auth_id}".encode())
+
+    def _unseal(self, row: Row) -> dict[str, Any]:
+        associated = f"{row.integration_id}\0{row.auth_id}".encode()
+        plaintext = self.keyring.decrypt(row.key_id, row.secret, associated)
+        loaded: dict[str, Any] = json.loads(plaintext)
+        return loaded
+
+    def _record_data(self, row: Row) -> dict[str, Any]:
+        data = _join(row.public, self._unseal(row))
+        data |= {
+            "authId": row.auth_id,
+            "integrationId": row.integration_id,
+            "createdAt": row.created_at,
+            "updatedAt": row.updated_at,
+        }
+        return data
+
+    @staticmethod
+    def _view(row: Row) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "authId": row.auth_id,
+            "integrationId": row.integration_id,
+            "authType": row.auth_type,
+            "headers": row.public.get("headers", []),
+            "createdAt": row.created_at,
+            "updatedAt": row.updated_at,
+        }
+        view |= {name: row.public[name] for name in VIEW_FIELDS if name in row.public}
+        return view
+
+    def _row(self, integration_id: str, auth_id: str) -> Row:
+        row = self.backend.fetch(integration_id, auth_id)
+        if row is None:
+            raise NotFoundError(f"no credential {auth_id!r} in integration {integration_id!r}")
+        return row
+
+    def create(self, integration_id: str, body: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
+        """Validate and store a record; return its view (``authId`` assigned here)."""
+        data = _load_body(body)
+        for name in METADATA_FIELDS:
+            data.pop(name, None)
+        record = parse_record(data)
+        auth_id = "auth_" + "".join(secrets.choice(_BASE62) for _ in range(12))
+        now = _timestamp(datetime.now(timezone.utc))
+        public, secret = _split(record.to_dict(reveal_secrets=True))
+        key_id, sealed = self._seal(integration_id, auth_id, secret)
+        row = Row(integration_id, auth_id, record.auth_type, public, key_id, sealed, now, now, 1)
+        self.backend.insert(row)
+        return self._view(row)
+
+    def get(self, integration_id: str, auth_id: str) -> dict[str, Any]:
+        return self._view(self._row(integration_id, auth_id))
+
+    def list(self, integration_id: str) -> list[dict[str, Any]]:
+        return [self._view(row) for row in self.backend.list(integration_id)]
+
+    def record(self, integration_id: str, auth_id: str) -> Record:
+        """The full record, secrets included (for signing; never for display)."""
+        return parse_record(self._record_data(self._row(integration_id, auth_id)))
+
+    def update(
+        self,
+        integration_id: str,
+        auth_id: str,
+        patch: Mapping[str, Any] | str | bytes,
+        *,
+        if_updated_at: str | None = None,
+    ) -> dict[str, Any]:
+        """Change the fields present in ``patch``; the rest stay. Refused patches change nothing.
+
+        ``headers``: a list replaces all static headers (``[]`` removes them).
+        ``apiKey`` merges into the stored one. ``if_updated_at`` makes it a
+        compare-and-set: :class:`ConflictError` if the record changed since.
+        """
+        changes = _load_body(patch)
+        read_only = [name for name in METADATA_FIELDS if name in changes]
+        if read_only:
+            raise StoreValidationError(f"{read_only} cannot be changed")
+
+        def change(row: Row) -> Row:
+            if if_updated_at is not None and row.updated_at != if_updated_at:
+                raise ConflictError(f"{auth_id} changed at {row.updated_at}, not {if_updated_at}")
+            if changes.get("authType", row.auth_type) != row.auth_type:
+                raise StoreValidationError(f"authType is permanent ({row.auth_type})")
+            foreign = sorted(
+                (set(changes) & _ALL_CREDENTIAL_FIELDS) - CREDENTIAL_FIELDS[row.auth_type]
+            )
+            if foreign:
+                raise StoreValidationError(f"{foreign} do not belong to {row.auth_type} records")
+            data = self._record_data(row)
+            merged = data | changes
+            if isinstance(changes.get("apiKey"), Mapping) and isinstance(data.get("apiKey"), dict):
+                merged["apiKey"] = data["apiKey"] | dict(changes["apiKey"])
+            for name in METADATA_FIELDS:
+                merged.pop(name, None)
+            record = parse_record(merged)
+            public, secret = _split(record.to_dict(reveal_secrets=True))
+            key_id, sealed = self._seal(integration_id, auth_id, secret)
+            updated_at = datetime.now(timezone.utc)
+            previous = _parse_timestamp(row.updated_at)
+            if updated_at <= previous:  # strictly forward, even with a coarse clock
+                updated_at = previous + timedelta(microseconds=1)
+            return row.changed(
+                public=public,
+                key_id=key_id,
+                secret=sealed,
+                updated_at=_timestamp(updated_at),
+                version=row.version + 1,
+            )
+
+        row = self.backend.update(integration_id, auth_id, change)
+        if row is None:
+            raise NotFoundError(f"no credential {auth_id!r} in integration {integration_id!r}")
+        self._invalidate(integration_id, auth_id)
+        return self._view(row)
+
+    def delete(self, integration_id: str, auth_id: str) -> None:
+        if not self.backend.delete(integration_id, auth_id):
+            raise NotFoundError(f"no credential {auth_id!r} in integration {integration_id!r}")
+        self._invalidate(integration_id, auth_id)
+
+    def generation(self) -> int:
+        """A number that changes whenever any record of the store is written."""
+        return self.backend.generation()
+
+    # -- live adapters -------------------------------------------------------------
+
+    def live_signer(self, integration_id: str, auth_id: str) -> LiveSigner:
+        source = LiveSigner(self, integration_id, auth_id)
+        self._live.setdefault((integration_id, auth_id), weakref.WeakSet()).add(source)
+        return source
+
+    def _invalidate(self, integration_id: str, auth_id: str) -> None:
+        for source in list(self._live.get((integration_id, auth_id), ())):
+            source.invalidate()
+
+    def httpx_auth(self, integration_id: str, auth_id: str, **options: Any) -> LiveHttpxAuth:
+        """An ``httpx.Auth`` that always signs with the record as stored now."""
+        return LiveHttpxAuth(self.live_signer(integration_id, auth_id), **options)
+
+    def requests_auth(self, integration_id: str, auth_id: str, **options: Any) -> RequestsAuth:
+        """A ``requests`` auth that always signs with the record as stored now."""
+        return live_requests_auth(self.live_signer(integration_id, auth_id), **options)
+
+    # -- keys ------------------------------------------------------------------------
+
+    def rotate_master_key(self, new_key: MasterKey | bytes | str | None = None) -> int:
+        """Re-encrypt every record under ``new_key`` (generated if None); return how many.
+
+        Safe to interrupt: rows are re-sealed one transaction at a time, both keys
+        are accepted meanwhile, and for a key file the new key is written beside
+        it (``.key.next``) first, so reopening resumes; run it again to finish.
+        """
+        key = MasterKey.generate() if new_key is None else MasterKey.parse(new_key)
+        pending = None
+        if self._key_file is not None:
+            pending = self._key_file.with_name(self._key_file.name + ".next")
+            if not pending.exists():
+                write_key_file(pending, key)
+            key = read_key_file(pending)
+        self.keyring = self.keyring.with_key(key)
+        count = 0
+        for integration_id, auth_id in self.backend.keys_not(key.key_id):
+
+            def reseal(row: Row) -> Row:
+                key_id, sealed = self._seal(row.integration_id, row.auth_id, self._unseal(row))
+                return row.changed(key_id=key_id, secret=sealed)
+
+            if self.backend.update(integration_id, auth_id, reseal) is not None:
+                count += 1
+        if pending is not None and self._key_file is not None:
+            os.replace(pending, self._key_file)
+        return count
