@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from credsign.errors import ConflictError
+from credsign.errors import ConflictError, StoreError
 
 SCHEMA_VERSION = 1
 
@@ -82,6 +82,10 @@ class SqlBackend(ABC):
                 ),
                 (name, value),
             )
+        cursor.execute("SELECT value FROM credsign_meta WHERE name = 'schema_version'")
+        found = int(cursor.fetchone()[0])
+        if found > SCHEMA_VERSION:  # older versions would be migrated here, step by step
+            raise StoreError(f"this store has schema {found}; this credsign knows {SCHEMA_VERSION}")
 
     @staticmethod
     def _row(values: tuple[Any, ...]) -> Row:
