@@ -1,11 +1,15 @@
-"""Shared fixtures: real httpbin, moto and RFC 9421 verifying servers on 127.0.0.1
-(``examples/local_servers.py``)."""
+"""Shared fixtures: real httpbin, moto and RFC 9421 verifying servers, and a throwaway
+PostgreSQL server, on 127.0.0.1 (``examples/local_servers.py``)."""
 
 from __future__ import annotations
 
+import os
+
 import json
 import sys
+import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import NamedTuple
 
@@ -15,7 +19,13 @@ EXAMPLES = str(Path(__file__).resolve().parent.parent / "examples")
 if EXAMPLES not in sys.path:
     sys.path.insert(0, EXAMPLES)
 
-from local_servers import httpbin_server, moto_server, verifying_server  # noqa: E402
+from local_servers import (  # noqa: E402
+    PostgresUnavailable,
+    httpbin_server,
+    moto_server,
+    postgres_server,
+    verifying_server,
+)
 
 
 @pytest.fixture(scope="session")
@@ -95,3 +105,44 @@ def moto_account() -> Iterator[MotoAccount]:
         iam.close()
         httpx.post(f"{url}/moto-api/reset-auth", content=b"0", timeout=10).raise_for_status()
         yield MotoAccount(url, key["AccessKeyId"], key["SecretAccessKey"])
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server: ``postgresql://credsign@127.0.0.1:PORT/postgres``.
+
+    ``credsign`` is its superuser, no password. Started once per session (about half
+    a second); skips the tests that need it when the server binaries are missing.
+    Tests that create tables should use ``fresh_postgres_url`` instead.
+    """
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(postgres_server())
+        except PostgresUnavailable:
+            if os.environ.get("CREDSIGN_REQUIRE_POSTGRES"):
+                raise  # CI installed PostgreSQL: its absence is a failure, not a skip
+            pytest.skip(
+                "PostgreSQL server binaries not found (Debian package 'postgresql'); "
+                ".ci/run installs them"
+            )
+        yield url
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
+    """URL of a new, empty database (``test_<uuid>``) on ``postgres_url``'s server.
+
+    Dropped afterwards, ``WITH (FORCE)``: connections the test left open are ended.
+    """
+    import psycopg
+    from psycopg import sql
+
+    name = f"test_{uuid.uuid4().hex}"
+    base = postgres_url.rsplit("/", 1)[0]
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
