@@ -3,9 +3,8 @@ PostgreSQL server, on 127.0.0.1 (``examples/local_servers.py``)."""
 
 from __future__ import annotations
 
-import os
-
 import json
+import os
 import sys
 import uuid
 from collections.abc import Iterator
