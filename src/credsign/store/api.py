@@ -175,7 +175,17 @@ class CredentialStore:
         plaintext = json.dumps(secret, separators=(",", ":")).encode()
         return self.keyring.encrypt(plaintext, f"{integration_id}\0{auth_id}".encode())
 
+    def _reload_key_file(self) -> None:
+        """Learn keys another process rotated to: the key file and any pending ``.next``."""
+        if self._key_file is None or not self._key_file.exists():
+            return
+        pending = self._key_file.with_name(self._key_file.name + ".next")
+        extra = [read_key_file(pending)] if pending.exists() else []
+        self.keyring = Keyring(read_key_file(self._key_file), [*self.keyring.keys(), *extra])
+
     def _unseal(self, row: Row) -> dict[str, Any]:
+        if not self.keyring.knows(row.key_id):
+            self._reload_key_file()
         associated = f"{row.integration_id}\0{row.auth_id}".encode()
         plaintext = self.keyring.decrypt(row.key_id, row.secret, associated)
         loaded: dict[str, Any] = json.loads(plaintext)

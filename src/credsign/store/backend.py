@@ -55,8 +55,11 @@ class SqlBackend(ABC):
     lock_rows = ""
 
     @abstractmethod
-    def transaction(self) -> AbstractContextManager[Cursor]:
-        """A cursor inside a write transaction, committed on success, rolled back on error."""
+    def transaction(self, write: bool = True) -> AbstractContextManager[Cursor]:
+        """A cursor inside a transaction, committed on success, rolled back on error.
+
+        ``write=False`` promises only reads, which need not wait for writers.
+        """
 
     @abstractmethod
     def close(self) -> None: ...
@@ -151,11 +154,11 @@ class SqlBackend(ABC):
             self._bump(cursor)
 
     def fetch(self, integration_id: str, auth_id: str) -> Row | None:
-        with self.transaction() as cursor:
+        with self.transaction(write=False) as cursor:
             return self._select(cursor, integration_id, auth_id)
 
     def list(self, integration_id: str) -> list[Row]:
-        with self.transaction() as cursor:
+        with self.transaction(write=False) as cursor:
             cursor.execute(
                 self._sql(
                     f"SELECT {_COLUMNS} FROM credsign_credentials WHERE integration_id = ?"
@@ -191,7 +194,7 @@ class SqlBackend(ABC):
 
     def keys_not(self, key_id: str) -> Iterator[tuple[str, str]]:
         """(integration id, auth id) of every row sealed with another key than ``key_id``."""
-        with self.transaction() as cursor:
+        with self.transaction(write=False) as cursor:
             cursor.execute(
                 self._sql(
                     "SELECT integration_id, auth_id FROM credsign_credentials WHERE key_id <> ?"
@@ -202,6 +205,6 @@ class SqlBackend(ABC):
         yield from ((row[0], row[1]) for row in found)
 
     def generation(self) -> int:
-        with self.transaction() as cursor:
+        with self.transaction(write=False) as cursor:
             cursor.execute("SELECT value FROM credsign_meta WHERE name = 'generation'")
             return int(cursor.fetchone()[0])

@@ -66,6 +66,12 @@ class Keyring:
         self.current = current
         self._keys = {key.key_id: key for key in (*previous, current)}
 
+    def knows(self, key_id: str) -> bool:
+        return key_id in self._keys
+
+    def keys(self) -> list[MasterKey]:
+        return list(self._keys.values())
+
     def encrypt(self, plaintext: bytes, associated: bytes) -> tuple[str, bytes]:
         nonce = secrets.token_bytes(NONCE_BYTES)
         sealed = self.current._aead.encrypt(nonce, plaintext, associated)

@@ -34,7 +34,7 @@ class PostgresBackend(SqlBackend):
         return connection
 
     @contextmanager
-    def transaction(self) -> Iterator[Cursor]:
+    def transaction(self, write: bool = True) -> Iterator[Cursor]:
         with self._connection().transaction(), self._connection().cursor() as cursor:
             yield cursor
 

@@ -32,10 +32,10 @@ class SqliteBackend(SqlBackend):
         return connection
 
     @contextmanager
-    def transaction(self) -> Iterator[Cursor]:
+    def transaction(self, write: bool = True) -> Iterator[Cursor]:
         connection = self._connection()
         cursor = connection.cursor()
-        cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # WAL: readers never wait
         try:
             yield cursor
         except BaseException:
