@@ -1021,7 +1021,7 @@ def test_key_file_is_created_private_and_rotation_replaces_it(embedded_default: 
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert not key_file.with_name("credentials.db.key.next").exists()
     assert set(key_ids(sqlite_url(embedded_default))) == {
-        MasterKey.parse(key_file.read_text().strip()).key_id
+        MasterKey.parse(key_file.read_text().split()[0]).key_id  # line 1: current
     }
     with CredentialStore.open() as store:
         assert_reads_all(store, made)
@@ -1053,25 +1053,16 @@ def test_key_file_rotation_interrupted_resumes(
             reveal_secrets=True
         )
     with CredentialStore.open() as store:
-        assert store.rotate_master_key() == 3  # 2 left over + the one written meanwhile
+        # 2 left over; the one written meanwhile was sealed with the pending key already
+        assert store.rotate_master_key() == 2
     assert not pending.exists()
-    assert key_file.read_text() == new
+    assert key_file.read_text().split() == [new.strip(), old.strip()]  # current, then retired
     with CredentialStore.open() as store:
         assert_reads_all(store, made)
     with CredentialStore.open(sqlite_url(embedded_default), master_key=new.strip()) as store:
         assert_reads_all(store, made)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a store opened before another process rotated the key file keeps sealing new "
-        "records with the retired key: create() -> _seal() uses self.keyring.current, and "
-        "_reload_key_file() (api.py) only runs from _unseal() on an unknown key_id, which "
-        "create never calls; rotate_master_key() then deleted that key (os.replace of "
-        ".key.next), so the record raises IntegrityError forever after"
-    ),
-)
 def test_records_created_by_another_process_after_a_key_file_rotation_stay_readable(
     embedded_default: Path,
 ) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from credsign import ConflictError, IntegrityError
 from credsign.store import CredentialStore, MasterKey
-from credsign.store import api as store_api
+from credsign.store import crypto as store_crypto
 from tests.store_worker import patch_for
 from tests.test_store import (
     Worker,
@@ -174,32 +174,22 @@ def test_compare_and_set_has_exactly_one_winner(store: CredentialStore, racers: 
         assert final["label"] == f"attempt-{attempt}-racer-{winners[0]}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: first open of the embedded key-file store races: CredentialStore._master_key "
-        "(api.py) does 'if not key_file.exists(): write_key_file(key_file, generate())' and "
-        "write_key_file replaces unconditionally (os.replace, crypto.py), so a second process "
-        "opening in that window overwrites the key the first one is already encrypting with; "
-        "the first process's records then fail with IntegrityError forever"
-    ),
-)
 def test_two_processes_opening_a_new_embedded_store_agree_on_its_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("CREDSIGN_MASTER_KEY", raising=False)
     url = sqlite_url(tmp_path / "new" / "credentials.db")
-    original = store_api.write_key_file
+    original = store_crypto._write_keys
     made: dict[str, str] = {}
 
-    def interleaved(path: Path, key: MasterKey) -> None:
+    def interleaved(path: Path, keys: Any, *, exclusive: bool = False) -> None:
         # The other process runs between this one's exists() check and its write.
-        monkeypatch.setattr(store_api, "write_key_file", original)
+        monkeypatch.setattr(store_crypto, "_write_keys", original)
         with CredentialStore.open(url) as other:
             made["other"] = other.create("integ-1", bearer("tok-other"))["authId"]
-        original(path, key)
+        original(path, keys, exclusive=exclusive)
 
-    monkeypatch.setattr(store_api, "write_key_file", interleaved)
+    monkeypatch.setattr(store_crypto, "_write_keys", interleaved)
     with CredentialStore.open(url) as first:
         made["first"] = first.create("integ-1", bearer("tok-first"))["authId"]
     with CredentialStore.open(url) as reopened:
@@ -210,16 +200,6 @@ def test_two_processes_opening_a_new_embedded_store_agree_on_its_key(
                 pytest.fail(f"{auth_id} can no longer be decrypted: its key was overwritten")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: while a key-file rotation runs, another process's write re-seals a row with the "
-        "retiring key: _reload_key_file() (api.py) makes the key file's key current even while "
-        "'.key.next' exists, so an update of an already re-sealed row (unknown key_id -> reload) "
-        "seals it with the old key; rotate_master_key's keys_not() snapshot has passed that row "
-        "and os.replace(.key.next -> .key) then drops the old key: IntegrityError forever after"
-    ),
-)
 def test_updates_by_another_process_during_a_key_file_rotation_stay_readable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

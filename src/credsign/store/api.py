@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from credsign.errors import ConflictError, NotFoundError, RecordError, StoreValidationError
 from credsign.records import RECORD_TYPES, Record, parse_record
 from credsign.store.backend import Row, SqlBackend
-from credsign.store.crypto import Keyring, MasterKey, read_key_file, write_key_file
+from credsign.store.crypto import KeyFile, Keyring, MasterKey
 from credsign.store.live import LiveHttpxAuth, LiveSigner, live_requests_auth
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class CredentialStore:
         self.backend = backend
         self.keyring = keyring
         self.refresh_interval = refresh_interval
-        self._key_file: Path | None = None
+        self._key_file: KeyFile | None = None
         self._live: dict[tuple[str, str], weakref.WeakSet[LiveSigner]] = {}
 
     @classmethod
@@ -122,14 +122,13 @@ class CredentialStore:
         else (SQLite only) a key file beside the database, created on first use
         with mode 0600. ``previous_keys`` are still accepted for reading.
         """
-        key_file: Path | None = None
         backend: SqlBackend
+        path: Path | None = None
         if url is None or url.startswith("sqlite://"):
             from credsign.store.sqlite import SqliteBackend
 
             path = default_store_path() if url is None else Path(url.removeprefix("sqlite://"))
             backend = SqliteBackend(path)
-            key_file = path.with_name(path.name + ".key")
         elif url.startswith(("postgresql://", "postgres://")):
             from credsign.store.postgres import PostgresBackend
 
@@ -137,28 +136,18 @@ class CredentialStore:
         else:
             raise StoreValidationError("a store URL is sqlite:///path or postgresql://...")
         previous = [MasterKey.parse(key) for key in previous_keys]
-        key = cls._master_key(master_key, key_file, previous)
-        store = cls(backend, Keyring(key, previous), refresh_interval=refresh_interval)
-        store._key_file = None if master_key or os.environ.get("CREDSIGN_MASTER_KEY") else key_file
-        return store
-
-    @staticmethod
-    def _master_key(
-        given: MasterKey | bytes | str | None, key_file: Path | None, previous: list[MasterKey]
-    ) -> MasterKey:
-        if given is not None:
-            return MasterKey.parse(given)
-        from_environment = os.environ.get("CREDSIGN_MASTER_KEY")
-        if from_environment:
-            return MasterKey.parse(from_environment)
-        if key_file is None:
+        given = master_key or os.environ.get("CREDSIGN_MASTER_KEY")
+        key_file = None
+        if given:
+            keyring = Keyring(MasterKey.parse(given), previous)
+        elif path is not None:
+            key_file = KeyFile(path.with_name(path.name + ".key"))
+            keyring = key_file.keyring(previous)
+        else:
             raise StoreValidationError("PostgreSQL stores need master_key or CREDSIGN_MASTER_KEY")
-        pending = key_file.with_name(key_file.name + ".next")
-        if pending.exists():  # a rotation was interrupted: read with both keys
-            previous.append(read_key_file(pending))
-        if not key_file.exists():
-            write_key_file(key_file, MasterKey.generate())
-        return read_key_file(key_file)
+        store = cls(backend, keyring, refresh_interval=refresh_interval)
+        store._key_file = key_file
+        return store
 
     def close(self) -> None:
         self.backend.close()
@@ -172,20 +161,18 @@ class CredentialStore:
     # -- records -----------------------------------------------------------------
 
     def _seal(self, integration_id: str, auth_id: str, secret: dict[str, Any]) -> tuple[str, bytes]:
+        self._follow_key_file()
         plaintext = json.dumps(secret, separators=(",", ":")).encode()
         return self.keyring.encrypt(plaintext, f"{integration_id}\0{auth_id}".encode())
 
-    def _reload_key_file(self) -> None:
-        """Learn keys another process rotated to: the key file and any pending ``.next``."""
-        if self._key_file is None or not self._key_file.exists():
-            return
-        pending = self._key_file.with_name(self._key_file.name + ".next")
-        extra = [read_key_file(pending)] if pending.exists() else []
-        self.keyring = Keyring(read_key_file(self._key_file), [*self.keyring.keys(), *extra])
+    def _follow_key_file(self, force: bool = False) -> None:
+        """Pick up keys another process rotated to (one stat per write, none per read)."""
+        if self._key_file is not None and (force or self._key_file.changed()):
+            self.keyring = self._key_file.keyring(self.keyring.all_keys())
 
     def _unseal(self, row: Row) -> dict[str, Any]:
         if not self.keyring.knows(row.key_id):
-            self._reload_key_file()
+            self._follow_key_file(force=True)
         associated = f"{row.integration_id}\0{row.auth_id}".encode()
         plaintext = self.keyring.decrypt(row.key_id, row.secret, associated)
         loaded: dict[str, Any] = json.loads(plaintext)
@@ -333,27 +320,32 @@ class CredentialStore:
     def rotate_master_key(self, new_key: MasterKey | bytes | str | None = None) -> int:
         """Re-encrypt every record under ``new_key`` (generated if None); return how many.
 
-        Safe to interrupt: rows are re-sealed one transaction at a time, both keys
-        are accepted meanwhile, and for a key file the new key is written beside
-        it (``.key.next``) first, so reopening resumes; run it again to finish.
+        Safe to interrupt: rows are re-sealed one transaction at a time and both
+        keys are accepted meanwhile. With a key file the new key is saved first
+        (``.key.next``), other processes write with it from then on, and
+        reopening resumes; run it again to finish. Retired keys stay in the key
+        file a while, so a straggling write can never be lost.
         """
         key = MasterKey.generate() if new_key is None else MasterKey.parse(new_key)
-        pending = None
         if self._key_file is not None:
-            pending = self._key_file.with_name(self._key_file.name + ".next")
-            if not pending.exists():
-                write_key_file(pending, key)
-            key = read_key_file(pending)
-        self.keyring = self.keyring.with_key(key)
+            self._key_file.begin_rotation(key)
+            self._follow_key_file(force=True)  # a resumed rotation keeps its first key
+        else:
+            self.keyring = self.keyring.with_key(key)
+        target = self.keyring.current.key_id
+
+        def reseal(row: Row) -> Row:
+            key_id, sealed = self._seal(row.integration_id, row.auth_id, self._unseal(row))
+            return row.changed(key_id=key_id, secret=sealed)
+
         count = 0
-        for integration_id, auth_id in self.backend.keys_not(key.key_id):
-
-            def reseal(row: Row) -> Row:
-                key_id, sealed = self._seal(row.integration_id, row.auth_id, self._unseal(row))
-                return row.changed(key_id=key_id, secret=sealed)
-
-            if self.backend.update(integration_id, auth_id, reseal) is not None:
-                count += 1
-        if pending is not None and self._key_file is not None:
-            os.replace(pending, self._key_file)
+        for _ in range(3):  # again for rows another process wrote with an older key meanwhile
+            left = list(self.backend.keys_not(target))
+            if not left:
+                break
+            for integration_id, auth_id in left:
+                if self.backend.update(integration_id, auth_id, reseal) is not None:
+                    count += 1
+        if self._key_file is not None:
+            self._key_file.finish_rotation(self.keyring)
         return count

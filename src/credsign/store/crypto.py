@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import os
 import secrets
@@ -69,7 +70,7 @@ class Keyring:
     def knows(self, key_id: str) -> bool:
         return key_id in self._keys
 
-    def keys(self) -> list[MasterKey]:
+    def all_keys(self) -> list[MasterKey]:
         return list(self._keys.values())
 
     def encrypt(self, plaintext: bytes, associated: bytes) -> tuple[str, bytes]:
@@ -91,17 +92,74 @@ class Keyring:
         return Keyring(new, self._keys.values())
 
 
-def write_key_file(path: Path, key: MasterKey) -> None:
-    """Write a key file readable by its owner only, atomically."""
+def _write_keys(path: Path, keys: Iterable[MasterKey], *, exclusive: bool = False) -> None:
+    """Write key lines readable by the owner only, atomically; ``exclusive``: only if absent."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key.encoded() + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    temporary = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write("".join(key.encoded() + "\n" for key in keys))
+            handle.flush()
+            os.fsync(handle.fileno())
+        if exclusive:
+            with contextlib.suppress(FileExistsError):  # another process wrote it first
+                os.link(temporary, path)
+        else:
+            os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
-def read_key_file(path: Path) -> MasterKey:
-    return MasterKey.parse(path.read_text().strip())
+def _read_keys(path: Path) -> list[MasterKey]:
+    return [MasterKey.parse(line) for line in path.read_text().split() if line]
+
+
+class KeyFile:
+    """The master keys of an embedded store, in a file beside it (mode 0600).
+
+    The first line is the current key; further lines are older keys, still
+    accepted. During a rotation the new key waits in ``<name>.next``: from then
+    on every process writes with it, so no row is sealed with a retiring key.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.pending = path.with_name(path.name + ".next")
+        self._seen: tuple[object, ...] = ()
+
+    def _state(self) -> tuple[object, ...]:
+        return tuple(
+            (stat.st_mtime_ns, stat.st_size, stat.st_ino) if (stat := _stat(file)) else None
+            for file in (self.path, self.pending)
+        )
+
+    def keyring(self, also: Iterable[MasterKey] = ()) -> Keyring:
+        """The keys as the files say now (creating the file with a new key on first use)."""
+        if not self.path.exists():
+            _write_keys(self.path, [MasterKey.generate()], exclusive=True)
+        self._seen = self._state()
+        keys = _read_keys(self.path)
+        pending = _read_keys(self.pending) if self.pending.exists() else []
+        current = pending[0] if pending else keys[0]
+        return Keyring(current, [*also, *keys, *pending])
+
+    def changed(self) -> bool:
+        """Whether another process rotated (or began rotating) since the last read."""
+        return self._state() != self._seen
+
+    def begin_rotation(self, key: MasterKey) -> None:
+        _write_keys(self.pending, [key], exclusive=True)  # a resumed rotation keeps its key
+
+    def finish_rotation(self, keyring: Keyring, keep: int = 3) -> None:
+        """Make the pending key current; keep a few retired keys for stragglers."""
+        retired = [key for key in keyring.all_keys() if key.key_id != keyring.current.key_id]
+        _write_keys(self.path, [keyring.current, *retired[-keep:]])
+        self.pending.unlink(missing_ok=True)
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
