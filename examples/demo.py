@@ -8,7 +8,9 @@ with secrets masked. Then shows the scope guard and a cross-origin redirect.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -109,6 +111,22 @@ def main() -> None:
         if leaked:
             raise SystemExit(1)
     hmac_demo()
+    store_demo()
+
+
+def store_demo() -> None:
+    """The embedded default store (SQLite + key file), feeding a live adapter."""
+    with tempfile.TemporaryDirectory() as scratch, httpbin_server() as base:
+        os.environ.setdefault("CREDSIGN_STORE", str(Path(scratch) / "credentials.db"))
+        store = credsign.CredentialStore.open()  # the embedded default: SQLite, key file beside
+        print(f"\ncredential store: {os.environ['CREDSIGN_STORE']} (key file beside it)")
+        view = store.create("demo", {"authType": "BEARER_TOKEN", "token": "first-token"})
+        print("  created (the view has no secret):", view)
+        with httpx.Client(auth=store.httpx_auth("demo", view["authId"])) as client:
+            print("  httpx sends:", client.get(f"{base}/bearer").json())
+            store.update("demo", view["authId"], {"token": "rotated-token"})
+            print("  after update, the same client sends:", client.get(f"{base}/bearer").json())
+        store.close()
 
 
 def hmac_demo() -> None:

@@ -14,3 +14,4 @@ def test_demo_runs_end_to_end() -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     assert "OK: no credential crossed origins" in run.stdout
     assert "'verified': True" in run.stdout
+    assert "'token': 'rotated-token'" in run.stdout  # the live store adapter
