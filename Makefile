@@ -33,7 +33,7 @@ unit: $(VENV)/.dev-installed
 test: lint typecheck unit
 
 bench: $(VENV)/.dev-installed
-	$(BIN)/python benchmarks/bench_static.py
+	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
