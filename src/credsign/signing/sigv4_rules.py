@@ -17,7 +17,6 @@ from credsign.signing.hmac_key import HmacSha256Key
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 #: Headers proxies and HTTP stacks add or change on the way: never signed (botocore's list).
 UNSIGNED_HEADERS = frozenset(

@@ -57,10 +57,6 @@ def serialize_params(params: Sequence[tuple[str, Bare]]) -> str:
     )
 
 
-def is_key(text: str) -> bool:
-    return _KEY.fullmatch(text) is not None
-
-
 class _Reader:
     """A cursor over field text."""
 
