@@ -40,18 +40,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
-import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import httpx
-import requests
 from http_message_signatures import (
     HTTPMessageSigner,
     HTTPMessageVerifier,
@@ -61,16 +57,27 @@ from http_message_signatures import (
 )
 from requests.structures import CaseInsensitiveDict
 
-from _timing import Contender, measure, ratio, run_options, version
+from _timing import (
+    BASELINE,
+    CREDSIGN,
+    FIXED_NOW,
+    FLOOR,
+    PEER,
+    SIGN,
+    Contender,
+    Post,
+    fixed_clock,
+    json_body,
+    measure,
+    print_elapsed,
+    print_signing_header,
+    print_signing_summary,
+    print_signing_table,
+    run_options,
+)
 from credsign import HttpxAuth, parse_record
-from credsign.adapters import httpx_fast
 from credsign.errors import SignatureError
 from credsign.verify.rfc9421 import Rfc9421Verifier
-
-CREDSIGN = "credsign"
-FLOOR = "floor"
-PEER = "peer"
-BASELINE = "baseline"
 
 KEYID = "bench-client"
 SECRET = "bench-secret-0123456789abcdef"
@@ -83,32 +90,15 @@ URL = f"https://{HOST}{PATH}?{QUERY}"
 CONTENT_TYPE = "application/json"
 EXTRA_HEADERS = {"Content-Type": CONTENT_TYPE}
 COMPONENTS = ("@method", "@authority", "@path", "@query", "content-type", "content-digest")
-FIXED_NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
 SIGNED_HEADERS = ("content-digest", "signature-input", "signature")
 
-SIGN = "next(auth.sync_auth_flow(request))"
 POP_DIGEST = 'request.headers.pop("Content-Digest", None)'
 HMS_SIGN = (
     "signer.sign(request, key_id=KEYID, label=LABEL, covered_component_ids=COMPONENTS,"
     " body=BODY{created})"
 )
-
-
-def json_body(size: int) -> bytes:
-    """A JSON object of exactly ``size`` bytes."""
-    skeleton = json.dumps({"name": "items", "limit": 50, "filter": ""}).encode()
-    body = json.dumps(
-        {"name": "items", "limit": 50, "filter": "x" * (size - len(skeleton))}
-    ).encode()
-    assert len(body) == size
-    return body
-
-
-BODY = json_body(1024)
-
-
-def fixed_clock() -> datetime:
-    return FIXED_NOW
+BODY = json_body(1024, "filter", name="items", limit=50)
+REQUEST = Post(URL, BODY, EXTRA_HEADERS)
 
 
 class MinimalHmac:
@@ -180,12 +170,6 @@ def key_resolver() -> MappingKeyResolver:
 
 
 def signing_group(client: httpx.Client) -> list[Signing]:
-    def httpx_request() -> httpx.Request:
-        return client.build_request("POST", URL, content=BODY, headers=EXTRA_HEADERS)
-
-    def prepared() -> requests.PreparedRequest:
-        return requests.Request("POST", URL, data=BODY, headers=EXTRA_HEADERS).prepare()
-
     signer = HTTPMessageSigner(
         signature_algorithm=algorithms.HMAC_SHA256, key_resolver=key_resolver()
     )
@@ -201,12 +185,12 @@ def signing_group(client: httpx.Client) -> list[Signing]:
     hms_system = POP_DIGEST + "\n" + HMS_SIGN.format(created="")
 
     def httpx_signing(label: str, role: str, stmt: str, fixed: bool, **names: Any) -> Signing:
-        request = httpx_request()
+        request = REQUEST.httpx(client)
         contender = Contender(label, role, stmt, {"request": request, **names})
         return Signing(contender, fixed, request.headers.multi_items)
 
     def requests_signing(label: str, role: str, stmt: str, fixed: bool) -> Signing:
-        request = prepared()
+        request = REQUEST.prepared()
         contender = Contender(label, role, stmt, {"request": request, **hms_names})
         return Signing(contender, fixed, lambda: list(request.headers.items()))
 
@@ -249,7 +233,7 @@ def signing_group(client: httpx.Client) -> list[Signing]:
                 "(reset only: Content-Digest set + pop)",
                 BASELINE,
                 'request.headers["Content-Digest"] = "sha-256=:x:"\n' + POP_DIGEST,
-                {"request": prepared()},
+                {"request": REQUEST.prepared()},
             ),
             False,
             list,
@@ -331,73 +315,26 @@ def check(group: list[Signing]) -> None:
         sys.exit("signatures disagree or fail to verify: timings would compare different work")
 
 
-def us(ns: float) -> str:
-    return f"{ns / 1000:8.2f}"
-
-
 def report(group: list[Contender]) -> None:
-    mine = group[0]
-    floor = next(item for item in group if item.role == FLOOR)
-    width = max(len(item.label) for item in group)
     print(
         f"\nRFC 9421 hmac-sha256 signing: POST {URL}\n"
         f"  {len(BODY)}-byte JSON body, Content-Type {CONTENT_TYPE}; "
         f"covered: {' '.join(COMPONENTS)}"
     )
-    print(
-        f"  {'contender':<{width}}  {'role':<8}  {'min µs':>8}  {'med µs':>8}"
-        f"  {'x credsign':>15}  {'x floor':>15}"
-    )
-    for item in group:
-        if item.role == BASELINE:
-            vs_mine = vs_floor = "-"
-        else:
-            vs_mine = f"{ratio(item.best, mine.best)} ({ratio(item.median, mine.median)})"
-            vs_floor = f"{ratio(item.best, floor.best)} ({ratio(item.median, floor.median)})"
-        print(
-            f"  {item.label:<{width}}  {item.role:<8}  {us(item.best)}  {us(item.median)}"
-            f"  {vs_mine:>15}  {vs_floor:>15}"
-        )
+    print_signing_table(group)
 
 
 def summary(group: list[Contender]) -> None:
-    fixed, system = group[0], group[1]
-    floor = next(item for item in group if item.role == FLOOR)
     peer = next(item for item in group if item.label.startswith("http-message-signatures"))
     peer_system = next(item for item in group if item.role == PEER and "system clock" in item.label)
-    speedup = peer.best / fixed.best
-    met = "met" if speedup >= 40 else "NOT met"
-    print(
-        f"credsign vs http-message-signatures: {speedup:.1f}x faster (target >= 40x)  [{met}; "
-        f"medians {peer.median / fixed.median:.1f}x; both with the system clock "
-        f"{peer_system.best / system.best:.1f}x]"
-    )
-    slowdown = fixed.best / floor.best
-    met = "met" if slowdown <= 2 else "NOT met"
-    print(
-        f"credsign vs hand-written minimal: {slowdown:.2f}x (target <= 2x)  [{met}; "
-        f"medians {fixed.median / floor.median:.2f}x; with the system clock "
-        f"{system.best / floor.best:.2f}x]"
-    )
+    print_signing_summary(group, "http-message-signatures", peer, 40, 2, peer_system)
 
 
 def main(argv: list[str] | None = None) -> None:
-    rounds, sample_ms, quick = run_options(__doc__.split("\n\n")[0], 20, argv)
+    rounds, sample_ms, quick = run_options(__doc__, 20, argv)
 
-    print(
-        f"credsign {version('credsign')}, httpx {httpx.__version__}, "
-        f"requests {requests.__version__}, "
-        f"http-message-signatures {version('http-message-signatures')}"
-    )
-    print(
-        f"Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"{os.cpu_count()} CPUs; credsign fast paths: headers={httpx_fast.FAST_HEADERS} "
-        f"url={httpx_fast.FAST_URL}"
-    )
-    print(
-        f"{rounds} interleaved rounds of ~{sample_ms:g} ms per contender"
-        + (" (--quick: numbers are rough)" if quick else "")
-        + "; µs per request: min (and median) over rounds; ratios are min/min (median/median)"
+    print_signing_header(
+        ("credsign", "httpx", "requests", "http-message-signatures"), rounds, sample_ms, quick
     )
     print(
         f"'fixed' rows sign at {FIXED_NOW.isoformat()} (credsign: clock=, the floor: its clock,"
@@ -413,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
     report(contenders)
     print()
     summary(contenders)
-    print(f"(measured in {time.perf_counter() - started:.1f} s)")
+    print_elapsed(started)
 
 
 if __name__ == "__main__":

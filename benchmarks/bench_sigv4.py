@@ -38,39 +38,50 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import os
-import platform
 import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import botocore
 import botocore.auth
 import httpx
 import httpx_auth
-import requests
 import requests_aws4auth
 from aws_requests_auth.aws_auth import AWSRequestsAuth
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from _timing import Contender, measure, ratio, run_options, version
+from _timing import (
+    BASELINE,
+    CREDSIGN,
+    FIXED_NOW,
+    FLOOR,
+    PEER,
+    SIGN,
+    Contender,
+    Post,
+    fixed_clock,
+    json_body,
+    measure,
+    met,
+    print_elapsed,
+    print_signing_header,
+    print_signing_summary,
+    print_signing_table,
+    ratios,
+    run_options,
+    us,
+)
 from credsign import HttpxAuth, parse_record
-from credsign.adapters import httpx_fast
 
 # aws-requests-auth calls datetime.utcnow(), deprecated since Python 3.12.
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="aws_requests_auth")
 
-CREDSIGN = "credsign"
-FLOOR = "floor"
-PEER = "peer"
-BASELINE = "baseline"
 NO_AUTH = "no auth"
 
 ACCESS_KEY = "AKIDEXAMPLE"
@@ -82,28 +93,11 @@ PATH = "/prod/items"
 QUERY = "Action=x&Version=2011-06-15&limit=50"  # already in canonical (sorted) order
 URL = f"https://{HOST}{PATH}?{QUERY}"
 EXTRA_HEADERS = {"X-Amz-Target": "Items_20240101.Query", "Content-Type": "application/json"}
-FIXED_NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
-
-
-def json_body(size: int) -> bytes:
-    """A JSON object of exactly ``size`` bytes."""
-    skeleton = json.dumps({"TableName": "items", "Limit": 50, "Filter": ""}).encode()
-    body = json.dumps(
-        {"TableName": "items", "Limit": 50, "Filter": "x" * (size - len(skeleton))}
-    ).encode()
-    assert len(body) == size
-    return body
-
-
-BODY = json_body(1024)
-SIGN = "next(auth.sync_auth_flow(request))"
+BODY = json_body(1024, "Filter", TableName="items", Limit=50)
+REQUEST = Post(URL, BODY, EXTRA_HEADERS)
 POP_DATE = 'request.headers.pop("x-amz-date", None)'
 POST = "client.post(URL, content=BODY, headers=EXTRA_HEADERS)"
-
-
-def fixed_clock() -> datetime:
-    return FIXED_NOW
 
 
 class MinimalSigV4:
@@ -196,13 +190,7 @@ def signing(label: str, role: str, stmt: str, request: Any, **names: Any) -> Sig
 
 
 def signing_group(client: httpx.Client) -> list[Signing]:
-    def httpx_request() -> httpx.Request:
-        return client.build_request("POST", URL, content=BODY, headers=EXTRA_HEADERS)
-
-    def prepared() -> requests.PreparedRequest:
-        return requests.Request("POST", URL, data=BODY, headers=EXTRA_HEADERS).prepare()
-
-    httpx_headers = dict(httpx_request().headers)  # botocore gets the same headers as httpx
+    httpx_headers = dict(REQUEST.httpx(client).headers)  # botocore gets the same headers as httpx
     botocore_signer = SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), SERVICE, REGION)
     built = [AWSRequest()]  # the latest AWSRequest of the row that builds one per iteration
     return [
@@ -210,21 +198,21 @@ def signing_group(client: httpx.Client) -> list[Signing]:
             "credsign HttpxAuth (fixed clock)",
             CREDSIGN,
             SIGN,
-            httpx_request(),
+            REQUEST.httpx(client),
             auth=credsign_auth(fixed_clock),
         ),
         signing(
             "credsign HttpxAuth (system clock)",
             CREDSIGN,
             SIGN,
-            httpx_request(),
+            REQUEST.httpx(client),
             auth=credsign_auth(),
         ),
         signing(
             "hand-written minimal SigV4 (fixed clock)",
             FLOOR,
             "sign(request)",
-            httpx_request(),
+            REQUEST.httpx(client),
             sign=MinimalSigV4(fixed_clock),
         ),
         signing(
@@ -255,14 +243,14 @@ def signing_group(client: httpx.Client) -> list[Signing]:
             "requests_aws4auth.AWS4Auth (+ x-amz-date pop)",
             PEER,
             POP_DATE + "\nauth(request)",
-            prepared(),
+            REQUEST.prepared(),
             auth=requests_aws4auth.AWS4Auth(ACCESS_KEY, SECRET_KEY, REGION, SERVICE),
         ),
         signing(
             "httpx_auth.AWS4Auth",
             PEER,
             SIGN,
-            httpx_request(),
+            REQUEST.httpx(client),
             auth=httpx_auth.AWS4Auth(
                 access_id=ACCESS_KEY, secret_key=SECRET_KEY, region=REGION, service=SERVICE
             ),
@@ -271,7 +259,7 @@ def signing_group(client: httpx.Client) -> list[Signing]:
             "aws_requests_auth AWSRequestsAuth",
             PEER,
             "auth(request)",
-            prepared(),
+            REQUEST.prepared(),
             auth=AWSRequestsAuth(
                 aws_access_key=ACCESS_KEY,
                 aws_secret_access_key=SECRET_KEY,
@@ -284,7 +272,7 @@ def signing_group(client: httpx.Client) -> list[Signing]:
             "(reset only: x-amz-date set + pop)",
             BASELINE,
             'request.headers["x-amz-date"] = "20240506T070809Z"\n' + POP_DATE,
-            prepared(),
+            REQUEST.prepared(),
         ),
     ]
 
@@ -315,7 +303,7 @@ def check(group: list[Signing], client: httpx.Client) -> dict[str, list[str]]:
     Returns the signed header names of each contender.
     """
     ok = True
-    request = client.build_request("POST", URL, content=BODY, headers=EXTRA_HEADERS)
+    request = REQUEST.httpx(client)
     expected = botocore_authorization(request.headers, FIXED_NOW)
     next(credsign_auth(fixed_clock).sync_auth_flow(request))
     same = request.headers["Authorization"] == expected
@@ -379,34 +367,16 @@ def end_to_end_group() -> tuple[list[Contender], list[httpx.Client]]:
     return contenders, clients
 
 
-def us(ns: float) -> str:
-    return f"{ns / 1000:8.2f}"
-
-
 def report_signing(group: list[Contender], names: dict[str, list[str]]) -> None:
-    mine = group[0]
-    floor = next(item for item in group if item.role == FLOOR)
-    width = max(len(item.label) for item in group)
     print(
         f"\nSigV4 header signing: POST {URL}\n"
         f"  {len(BODY)}-byte JSON body, extra headers {', '.join(EXTRA_HEADERS)}; "
         f"service {SERVICE}, region {REGION}"
     )
-    print(
-        f"  {'contender':<{width}}  {'role':<8}  {'min µs':>8}  {'med µs':>8}"
-        f"  {'x credsign':>15}  {'x floor':>15}  signed"
+    print_signing_table(
+        group,
+        extra=("signed", lambda item: f"{len(names.get(item.label, [])) or '-':>6}"),
     )
-    for item in group:
-        if item.role == BASELINE:
-            vs_mine = vs_floor = "-"
-        else:
-            vs_mine = f"{ratio(item.best, mine.best)} ({ratio(item.median, mine.median)})"
-            vs_floor = f"{ratio(item.best, floor.best)} ({ratio(item.median, floor.median)})"
-        signed = len(names.get(item.label, []))
-        print(
-            f"  {item.label:<{width}}  {item.role:<8}  {us(item.best)}  {us(item.median)}"
-            f"  {vs_mine:>15}  {vs_floor:>15}  {signed or '-':>6}"
-        )
     print("  signed headers ('signed' column: how many):")
     by_set: dict[str, list[str]] = {}
     for label, signed in names.items():
@@ -436,8 +406,7 @@ def report_end_to_end(group: list[Contender]) -> None:
             )
         print(
             f"  {item.label:<{width}}  {item.role:<8}  {us(item.best)}  {us(item.median)}"
-            f"  {ratio(item.best, bare.best)} ({ratio(item.median, bare.median)})"
-            f"  {added:>12}  {overhead:>15}"
+            f"  {ratios(item, bare)}  {added:>12}  {overhead:>15}"
         )
 
 
@@ -446,57 +415,27 @@ def percent(value: float, reference: float) -> str:
 
 
 def summary(signing: list[Contender], end_to_end: list[Contender]) -> None:
-    fixed, system = signing[0], signing[1]
-    floor = next(item for item in signing if item.role == FLOOR)
     boto = next(item for item in signing if item.label.startswith("botocore SigV4Auth"))
-
-    speedup = boto.best / fixed.best
-    met = "met" if speedup >= 6 else "NOT met"
-    print(
-        f"credsign vs botocore: {speedup:.1f}x faster (target >= 6x)  [{met}; "
-        f"medians {boto.median / fixed.median:.1f}x; with the system clock "
-        f"{boto.best / system.best:.1f}x]"
-    )
-    slowdown = fixed.best / floor.best
-    met = "met" if slowdown <= 1.5 else "NOT met"
-    print(
-        f"credsign vs hand-written minimal: {slowdown:.2f}x (target <= 1.5x)  [{met}; "
-        f"medians {fixed.median / floor.median:.2f}x; with the system clock "
-        f"{system.best / floor.best:.2f}x]"
-    )
+    print_signing_summary(signing, "botocore", boto, 6, 1.5)
     bare = end_to_end[0]
     mine = next(item for item in end_to_end if item.role == CREDSIGN)
     theirs = next(item for item in end_to_end if item.label.startswith("httpx_auth"))
     basic = next(item for item in end_to_end if item.label.startswith("httpx.BasicAuth"))
     b_theirs, b_mine, b_basic = (percent(x.best, bare.best) for x in (theirs, mine, basic))
     m_theirs, m_mine, m_basic = (percent(x.median, bare.median) for x in (theirs, mine, basic))
-    met = "met" if mine.best - bare.best < 0.10 * bare.best else "NOT met"
+    verdict = met(mine.best - bare.best < 0.10 * bare.best)
     print(
         f"end-to-end auth overhead in httpx.Client: httpx-auth adds {b_theirs}, "
-        f"credsign adds {b_mine} (aim < +10%)  [{met}; httpx.BasicAuth adds {b_basic}; "
+        f"credsign adds {b_mine} (aim < +10%)  [{verdict}; httpx.BasicAuth adds {b_basic}; "
         f"medians {m_theirs}, {m_mine}, {m_basic}]"
     )
 
 
 def main(argv: list[str] | None = None) -> None:
-    rounds, sample_ms, quick = run_options(__doc__.split("\n\n")[0], 20, argv)
+    rounds, sample_ms, quick = run_options(__doc__, 20, argv)
 
-    print(
-        f"credsign {version('credsign')}, httpx {httpx.__version__}, "
-        f"botocore {botocore.__version__}, requests {requests.__version__}, "
-        f"requests-aws4auth {version('requests-aws4auth')}, "
-        f"httpx-auth {version('httpx-auth')}, aws-requests-auth {version('aws-requests-auth')}"
-    )
-    print(
-        f"Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"{os.cpu_count()} CPUs; credsign fast paths: headers={httpx_fast.FAST_HEADERS} "
-        f"url={httpx_fast.FAST_URL}"
-    )
-    print(
-        f"{rounds} interleaved rounds of ~{sample_ms:g} ms per contender"
-        + (" (--quick: numbers are rough)" if quick else "")
-        + "; µs per request: min (and median) over rounds; ratios are min/min (median/median)"
-    )
+    libraries = ("botocore", "requests", "requests-aws4auth", "httpx-auth", "aws-requests-auth")
+    print_signing_header(("credsign", "httpx", *libraries), rounds, sample_ms, quick)
     print(
         f"credsign and the floor use a fixed clock ({FIXED_NOW.isoformat()}) unless marked"
         " 'system clock'; the other libraries always read the system clock"
@@ -517,7 +456,7 @@ def main(argv: list[str] | None = None) -> None:
     report_end_to_end(end_to_end)
     print()
     summary(signing_contenders, end_to_end)
-    print(f"(measured in {time.perf_counter() - started:.1f} s)")
+    print_elapsed(started)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,6 @@ rotates each round) and the minimum and median ns per request are reported.
 
 from __future__ import annotations
 
-import os
-import platform
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,14 +27,26 @@ from typing import Any
 import httpx
 import httpx_auth
 
-from _timing import Contender, measure, ratio, run_options, version
+from _timing import (
+    BASELINE,
+    CREDSIGN,
+    PEER,
+    SIGN,
+    Contender,
+    exit_unless_agree,
+    fast_paths,
+    machine,
+    measure,
+    met,
+    print_contenders,
+    print_elapsed,
+    rounds_note,
+    run_options,
+    versions,
+)
 from credsign import HttpxAuth, parse_record
-from credsign.adapters import httpx_fast
 
-CREDSIGN = "credsign"
 BY_HAND = "by hand"
-PEER = "peer"
-BASELINE = "baseline"
 
 URL = "https://api.example.com/v1/items?page=2&limit=50"
 BASE_URL = "https://api.example.com/v1"
@@ -48,7 +57,6 @@ API_KEY = "key-0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f6"
 API_KEY_HEADER = "X-API-KEY"
 API_KEY_PARAM = "api_key"
 
-SIGN = "next(auth.sync_auth_flow(request))"
 RESET_URL = "request.url = url0"
 
 
@@ -71,9 +79,7 @@ class Case:
             contender.run(1)
             if contender.role != BASELINE:
                 results[contender.label] = self.outcome(self.request)
-        if len(set(map(repr, results.values()))) != 1:
-            lines = "\n".join(f"  {label}: {result!r}" for label, result in results.items())
-            sys.exit(f"{self.name}: contenders disagree on the signed request:\n{lines}")
+        exit_unless_agree(results, f"{self.name}: contenders disagree on the signed request")
 
     def role(self, role: str) -> list[Contender]:
         return [contender for contender in self.contenders if contender.role == role]
@@ -226,23 +232,12 @@ def report_case(case: Case) -> None:
     peers = case.role(PEER)
     best_peer = min(peers, key=lambda item: item.best)
     best_peer_median = min(peers, key=lambda item: item.median)
-    width = max(len(item.label) for item in case.contenders)
     print(f"\n{case.name}: {case.what}")
-    header = f"  {'contender':<{width}}  {'role':<8}  {'min ns':>8}  {'med ns':>8}"
-    print(header + f"  {'x by hand':>15}  {'x best peer':>15}")
-    for item in case.contenders:
-        if item.role == BASELINE:
-            vs_hand = vs_peer = "-"
-        else:
-            vs_hand = f"{ratio(item.best, hand.best)} ({ratio(item.median, hand.median)})"
-            vs_peer = (
-                f"{ratio(item.best, best_peer.best)} "
-                f"({ratio(item.median, best_peer_median.median)})"
-            )
-        print(
-            f"  {item.label:<{width}}  {item.role:<8}  {item.best:8.0f}  {item.median:8.0f}"
-            f"  {vs_hand:>15}  {vs_peer:>15}"
-        )
+    print_contenders(
+        case.contenders,
+        "ns",
+        {"x by hand": (hand, hand), "x best peer": (best_peer, best_peer_median)},
+    )
 
 
 def summary(cases: dict[str, Case]) -> None:
@@ -252,9 +247,8 @@ def summary(cases: dict[str, Case]) -> None:
     header_ratios = {
         name: credsign_vs_hand(cases[name]) for name in ("BASIC", "BEARER", "API_KEY header")
     }
-    met = "met" if max(header_ratios.values()) <= 1.3 else "NOT met"
     shown = ", ".join(f"{name} {value:.2f}" for name, value in header_ratios.items())
-    print(f"header auths within 1.3x by-hand: {shown}  [{met}]")
+    print(f"header auths within 1.3x by-hand: {shown}  [{met(max(header_ratios.values()) <= 1.3)}]")
 
     basic = cases["BASIC"].role(CREDSIGN)
     plain, scoped = basic[0], basic[1]
@@ -270,26 +264,17 @@ def summary(cases: dict[str, Case]) -> None:
     reset = query.role(BASELINE)[0].best
     speedup = theirs.best / mine.best
     net = (theirs.best - reset) / max(mine.best - reset, 1.0)
-    met = "met" if speedup >= 10 else "NOT met"
     print(
         f"query API key speed-up vs httpx-auth QueryApiKey: {speedup:.1f}x (target >= 10x)"
-        f"  [{met}; {net:.1f}x net of the {reset:.0f} ns URL reset]"
+        f"  [{met(speedup >= 10)}; {net:.1f}x net of the {reset:.0f} ns URL reset]"
     )
 
 
 def main(argv: list[str] | None = None) -> None:
-    rounds, sample_ms, quick = run_options(__doc__.split("\n\n")[0], 15, argv)
+    rounds, sample_ms, quick = run_options(__doc__, 15, argv)
 
-    print(
-        f"credsign {version('credsign')}, httpx {httpx.__version__}, "
-        f"httpx-auth {version('httpx-auth')}, Python {platform.python_version()} "
-        f"({platform.python_implementation()}), {os.cpu_count()} CPUs"
-    )
-    print(
-        f"credsign fast paths: headers={httpx_fast.FAST_HEADERS} url={httpx_fast.FAST_URL}; "
-        f"{rounds} interleaved rounds of ~{sample_ms:g} ms per contender"
-        + (" (--quick: numbers are rough)" if quick else "")
-    )
+    print(f"{versions('credsign', 'httpx', 'httpx-auth')}, {machine()}")
+    print(f"{fast_paths()}; {rounds_note(rounds, sample_ms, quick)}")
     print(
         "ns per request: min (and median) over rounds; ratios are min/min "
         "(median/median); < 1 is faster"
@@ -309,7 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print()
     summary({case.name: case for case in cases})
-    print(f"(measured in {time.perf_counter() - started:.1f} s)")
+    print_elapsed(started)
 
 
 if __name__ == "__main__":

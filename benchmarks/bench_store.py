@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import multiprocessing
 import os
-import platform
 import sqlite3
 import statistics
 import sys
@@ -41,7 +40,20 @@ from typing import Any
 
 import httpx
 
-from _timing import Contender, measure, run_options, version
+from _timing import (
+    SIGN,
+    Contender,
+    exit_unless_agree,
+    machine,
+    measure,
+    met,
+    print_elapsed,
+    round_robin,
+    rounds_note,
+    run_options,
+    version,
+    versions,
+)
 from credsign import HttpxAuth
 from credsign.store import CredentialStore
 
@@ -58,7 +70,6 @@ STORED = {
 #: What the live-overhead contenders sign with: the plainest record, as in bench_static.py.
 SIGNED = {"authType": "BEARER_TOKEN", "token": TOKEN}
 URL = "https://api.example.com/v1/items?page=2&limit=50"
-SIGN = "next(auth.sync_auth_flow(request))"
 
 CREATE_INTEGRATION = "bench-create"
 UPDATE_INTEGRATION = "bench-update"
@@ -297,11 +308,11 @@ def measure_writes(writers: Writers, loads: Sequence[Load], rounds: int, sample_
     for load in loads:
         rate = writers.run(load, MIN_WRITES, "warm")
         load.count = max(MIN_WRITES, round(rate * sample_s / load.writers))
-    count = len(loads)
-    for index in range(rounds):
-        for offset in range(count):
-            load = loads[(index + offset) % count]
-            load.samples.append(writers.run(load, load.count, f"r{index}"))
+
+    def sample(load: Load, index: int) -> None:
+        load.samples.append(writers.run(load, load.count, f"r{index}"))
+
+    round_robin(loads, rounds, sample)
 
 
 # -- read latency -------------------------------------------------------------------------
@@ -327,18 +338,6 @@ def read_contenders(backend: Backend) -> list[Contender]:
             names,
         ),
     ]
-
-
-def measure_calls(contenders: Sequence[Contender], rounds: int, sample_ns: float) -> None:
-    """``_timing.measure`` with a short warm-up: a store call takes up to milliseconds."""
-    for item in contenders:
-        item.run(3)
-        item.calibrate(sample_ns)
-    count = len(contenders)
-    for index in range(rounds):
-        for offset in range(count):
-            item = contenders[(index + offset) % count]
-            item.samples.append(item.run(item.number))
 
 
 # -- live auth overhead ---------------------------------------------------------------------
@@ -375,9 +374,7 @@ def check_live(contenders: Sequence[Contender], request: httpx.Request) -> None:
         request.headers.pop("Authorization", None)
         item.run(1)
         found[item.label] = request.headers.get_list("Authorization")
-    if len(set(map(repr, found.values()))) != 1:
-        lines = "\n".join(f"  {label}: {value!r}" for label, value in found.items())
-        sys.exit(f"live and direct auths disagree on the signed request:\n{lines}")
+    exit_unless_agree(found, "live and direct auths disagree on the signed request")
 
 
 # -- setup and report -------------------------------------------------------------------------
@@ -497,25 +494,18 @@ def summary(contenders: Sequence[Contender]) -> None:
     direct = contenders[0]
     for item in contenders[1:]:
         extra = item.best - direct.best
-        met = "met" if extra < TARGET_NS else "NOT met"
         print(
             f"{item.label} vs HttpxAuth(record): {extra:+.0f} ns per request "
-            f"(medians {item.median - direct.median:+.0f} ns; target < {TARGET_NS:.0f} ns)  [{met}]"
+            f"(medians {item.median - direct.median:+.0f} ns; target < {TARGET_NS:.0f} ns)"
+            f"  [{met(extra < TARGET_NS)}]"
         )
 
 
 def main(argv: list[str] | None = None) -> None:
-    rounds, sample_ms, quick = run_options(__doc__.split("\n\n")[0], 15, argv)
+    rounds, sample_ms, quick = run_options(__doc__, 15, argv)
     started = time.perf_counter()
-    print(
-        f"credsign {version('credsign')}, httpx {httpx.__version__}, Python "
-        f"{platform.python_version()} ({platform.python_implementation()}), "
-        f"{os.cpu_count()} CPUs"
-    )
-    print(
-        f"{rounds} interleaved rounds of ~{sample_ms:g} ms per load or contender"
-        + (" (--quick: numbers are rough)" if quick else "")
-    )
+    print(f"{versions('credsign', 'httpx')}, {machine()}")
+    print(rounds_note(rounds, sample_ms, quick, per="load or contender"))
 
     with ExitStack() as stack:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="credsign-bench-")))
@@ -552,7 +542,9 @@ def main(argv: list[str] | None = None) -> None:
             writers.close(backends)
 
         groups = [read_contenders(backend) for backend in backends]
-        measure_calls([item for group in groups for item in group], rounds, sample_ms * 1e6)
+        # a short warm-up: a store call takes up to milliseconds
+        reads = [item for group in groups for item in group]
+        measure([reads], rounds, sample_ms * 1e6, warmup=3)
 
         with httpx.Client() as client:
             request = client.build_request("GET", URL)
@@ -573,7 +565,7 @@ def main(argv: list[str] | None = None) -> None:
     report_live(live, backends[0].store.refresh_interval)
     print()
     summary(live)
-    print(f"(measured in {time.perf_counter() - started:.1f} s)")
+    print_elapsed(started)
 
 
 if __name__ == "__main__":
