@@ -11,7 +11,7 @@ from credsign.store.backend import Cursor, SqlBackend
 
 
 class PostgresBackend(SqlBackend):
-    """A connection per thread; updates lock their row (SELECT ... FOR UPDATE)."""
+    """Connections per thread (a writer, and an autocommit reader); updates lock their row."""
 
     marker = "%s"
     lock_rows = " FOR UPDATE"
@@ -26,20 +26,27 @@ class PostgresBackend(SqlBackend):
             cursor.execute("SELECT pg_advisory_xact_lock(7150000001)")  # one schema creator
             self.create_schema(cursor, "BYTEA")
 
-    def _connection(self) -> Any:
-        connection = getattr(self._local, "connection", None)
+    def _connection(self, role: str) -> Any:
+        connection = getattr(self._local, role, None)
         if connection is None or connection.closed:
-            connection = self._psycopg.connect(self.url)
-            self._local.connection = connection
+            # Reads run alone in autocommit: one round trip instead of BEGIN/SELECT/COMMIT.
+            connection = self._psycopg.connect(self.url, autocommit=role == "reader")
+            setattr(self._local, role, connection)
         return connection
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Cursor]:
-        with self._connection().transaction(), self._connection().cursor() as cursor:
+        if not write:
+            with self._connection("reader").cursor() as cursor:
+                yield cursor
+            return
+        connection = self._connection("writer")
+        with connection.transaction(), connection.cursor() as cursor:
             yield cursor
 
     def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
+        for role in ("reader", "writer"):
+            connection = getattr(self._local, role, None)
+            if connection is not None:
+                connection.close()
+                setattr(self._local, role, None)
