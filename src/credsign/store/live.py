@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from credsign.store.api import CredentialStore
 
 
+_monotonic = time.monotonic  # bound once: read on every request
+
+
 class LiveSigner:
     """The current signer of one stored record."""
 
@@ -43,7 +46,7 @@ class LiveSigner:
         self()  # fail now, not at the first request, if the record does not exist
 
     def __call__(self) -> Signer:
-        if time.monotonic() >= self._next_check:
+        if _monotonic() >= self._next_check:
             self._check()
         signer = self._signer
         if signer is None:
@@ -65,7 +68,7 @@ class LiveSigner:
             else:
                 self._signer = compile_signer(record)
             self._generation = generation
-        self._next_check = time.monotonic() + self.store.refresh_interval
+        self._next_check = _monotonic() + self.store.refresh_interval
 
 
 class LiveHttpxAuth(HttpxAuth):
