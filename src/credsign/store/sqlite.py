@@ -18,6 +18,9 @@ class SqliteBackend(SqlBackend):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # Threads of this process queue here rather than in SQLite's busy handler,
+        # which sleeps in steps of milliseconds even once the lock is free.
+        self._writer = threading.Lock()
         with self.transaction() as cursor:
             self.create_schema(cursor, "BLOB")
 
@@ -33,9 +36,18 @@ class SqliteBackend(SqlBackend):
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Cursor]:
+        if not write:
+            with self._run("BEGIN") as cursor:  # WAL: readers never wait
+                yield cursor
+            return
+        with self._writer, self._run("BEGIN IMMEDIATE") as cursor:
+            yield cursor
+
+    @contextmanager
+    def _run(self, begin: str) -> Iterator[Cursor]:
         connection = self._connection()
         cursor = connection.cursor()
-        cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # WAL: readers never wait
+        cursor.execute(begin)
         try:
             yield cursor
         except BaseException:
