@@ -1200,3 +1200,65 @@ def test_live_auth_in_another_process_survives_key_file_rotation(
     while time.monotonic() < deadline:
         line = worker.wait_for(lambda _: True, timeout=1.5)
         assert line == "Bearer tok-one", worker.errors()
+
+
+# -- environments: resolving by environment and label -----------------------------------
+
+
+def sent_token(auth: httpx.Auth) -> str:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        return httpx.Response(200)
+
+    with httpx.Client(transport=httpx.MockTransport(handler), auth=auth) as client:
+        client.get("https://api.example.com/")
+    return seen[0]
+
+
+def test_production_is_the_default_and_test_is_never_picked_for_it(
+    store: CredentialStore,
+) -> None:
+    store.create("crm", bearer("tok-test", environment="test"))
+    with pytest.raises(NotFoundError, match="no production record"):
+        store.resolve("crm")
+    production = store.create("crm", bearer("tok-prod"))  # no environment: production
+    assert store.resolve("crm")["authId"] == production["authId"]
+    assert store.resolve("crm", "production")["authId"] == production["authId"]
+    assert store.resolve("crm", "test")["environment"] == "test"
+    assert sent_token(store.httpx_auth("crm")) == "Bearer tok-prod"
+    assert sent_token(store.httpx_auth("crm", environment="test")) == "Bearer tok-test"
+
+
+def test_labels_pick_among_several(store: CredentialStore) -> None:
+    eu = store.create("crm", bearer("tok-eu", label="EU", environment="production"))
+    store.create("crm", bearer("tok-us", label="US"))
+    with pytest.raises(ConflictError, match="give a label") as caught:
+        store.resolve("crm")
+    assert caught.value.code == "conflict"
+    assert store.resolve("crm", label="EU")["authId"] == eu["authId"]
+    assert sent_token(store.httpx_auth("crm", label="US")) == "Bearer tok-us"
+    with pytest.raises(NotFoundError):
+        store.resolve("crm", label="APAC")
+    with pytest.raises(NotFoundError):
+        store.resolve("other-integration")
+
+
+def test_selector_and_auth_id_are_exclusive_and_environment_is_checked(
+    store: CredentialStore,
+) -> None:
+    view = store.create("crm", bearer("tok"))
+    with pytest.raises(StoreValidationError):
+        store.httpx_auth("crm", view["authId"], environment="test")
+    with pytest.raises(StoreValidationError):
+        store.resolve("crm", "staging")
+
+
+def test_requests_auth_takes_the_selector(store: CredentialStore) -> None:
+    import requests
+
+    store.create("crm", bearer("tok-test", environment="test"))
+    auth = store.requests_auth("crm", environment="test")
+    prepared = requests.Request("GET", "https://api.example.com/").prepare()
+    assert auth(prepared).headers["Authorization"] == "Bearer tok-test"

@@ -227,6 +227,31 @@ class CredentialStore:
     def list(self, integration_id: str) -> list[dict[str, Any]]:
         return [self._view(row) for row in self.backend.list(integration_id)]
 
+    def resolve(
+        self, integration_id: str, environment: str = "production", label: str | None = None
+    ) -> dict[str, Any]:
+        """The view of the one record of ``environment`` (and ``label``, if given).
+
+        A record without ``environment`` is a production record; a test record is
+        never picked for production. None or several matches raise (``not_found``,
+        ``conflict``): say which ``label`` to take.
+        """
+        if environment not in ("production", "test"):
+            raise StoreValidationError("environment is 'production' or 'test'")
+        matches = [
+            view
+            for view in self.list(integration_id)
+            if view.get("environment", "production") == environment
+            and (label is None or view.get("label") == label)
+        ]
+        wanted = f"{environment} record" + ("" if label is None else f" labelled {label!r}")
+        if not matches:
+            raise NotFoundError(f"no {wanted} in integration {integration_id!r}")
+        if len(matches) > 1:
+            labels = sorted(str(view.get("label")) for view in matches)
+            raise ConflictError(f"several {wanted}s in {integration_id!r} ({labels}): give a label")
+        return matches[0]
+
     def record(self, integration_id: str, auth_id: str) -> Record:
         """The full record, secrets included (for signing; never for display)."""
         return parse_record(self._record_data(self._row(integration_id, auth_id)))
@@ -307,12 +332,43 @@ class CredentialStore:
         for source in list(self._live.get((integration_id, auth_id), ())):
             source.invalidate()
 
-    def httpx_auth(self, integration_id: str, auth_id: str, **options: Any) -> LiveHttpxAuth:
-        """An ``httpx.Auth`` that always signs with the record as stored now."""
+    def _selected(
+        self, integration_id: str, auth_id: str | None, environment: str | None, label: str | None
+    ) -> str:
+        if auth_id is not None:
+            if environment is not None or label is not None:
+                raise StoreValidationError("give an auth id or an environment/label, not both")
+            return auth_id
+        return str(self.resolve(integration_id, environment or "production", label)["authId"])
+
+    def httpx_auth(
+        self,
+        integration_id: str,
+        auth_id: str | None = None,
+        *,
+        environment: str | None = None,
+        label: str | None = None,
+        **options: Any,
+    ) -> LiveHttpxAuth:
+        """An ``httpx.Auth`` that always signs with the record as stored now.
+
+        The record is ``auth_id``, or the one :meth:`resolve` picks for
+        ``environment``/``label`` (chosen once, when the auth is made).
+        """
+        auth_id = self._selected(integration_id, auth_id, environment, label)
         return LiveHttpxAuth(self.live_signer(integration_id, auth_id), **options)
 
-    def requests_auth(self, integration_id: str, auth_id: str, **options: Any) -> RequestsAuth:
-        """A ``requests`` auth that always signs with the record as stored now."""
+    def requests_auth(
+        self,
+        integration_id: str,
+        auth_id: str | None = None,
+        *,
+        environment: str | None = None,
+        label: str | None = None,
+        **options: Any,
+    ) -> RequestsAuth:
+        """A ``requests`` auth that always signs with the record as stored now (see httpx_auth)."""
+        auth_id = self._selected(integration_id, auth_id, environment, label)
         return live_requests_auth(self.live_signer(integration_id, auth_id), **options)
 
     # -- keys ------------------------------------------------------------------------
