@@ -111,7 +111,16 @@ def test_records_are_immutable() -> None:
         ({"authType": "BASIC_AUTH", "username": "u" * 257, "password": "p"}, "username", "256"),
         ({"authType": "BASIC_AUTH", "username": "u", "password": "p" * 513}, "password", "512"),
         ({"authType": "BASIC_AUTH", "username": "a:b", "password": "p"}, "username", "':'"),
-        ({"authType": "API_KEY"}, "apiKey", "Field required"),
+        ({"authType": "API_KEY"}, "apiKey", "is required (or apiKeys)"),
+        (
+            {
+                "authType": "API_KEY",
+                "apiKey": {"key": "X-K", "value": "a"},
+                "apiKeys": [{"key": "x-k", "value": "b"}],
+            },
+            "apiKeys",
+            "given twice",
+        ),
         (
             {"authType": "API_KEY", "apiKey": {"key": "k", "value": "v", "position": "body"}},
             "apiKey.position",

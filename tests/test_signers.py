@@ -200,3 +200,21 @@ def test_signer_repr_shows_shape_not_secrets() -> None:
         "HeaderSigner(auth_type='BASIC_AUTH', sets=['authorization'], "
         "scope='https://api.example.com/v1')"
     )
+
+
+@pytest.mark.parametrize("sign", SIGNERS)
+def test_several_api_keys_in_headers_and_query(sign: Any) -> None:
+    record = {
+        "authType": "API_KEY",
+        "apiKeys": [
+            {"key": "DD-API-KEY", "value": "api-secret", "position": "header"},
+            {"key": "DD-APPLICATION-KEY", "value": "app-secret", "position": "header"},
+            {"key": "sig", "value": "s p", "position": "query"},
+        ],
+    }
+    signed_url, sent = sign(record, URL + "?sig=old&a=1", {"DD-API-KEY": "mine"})
+    assert sent == {"dd-api-key": "api-secret", "dd-application-key": "app-secret"}
+    assert urlsplit(signed_url).query == "a=1&sig=s%20p"
+    signer = compile_signer(parse_record(record))
+    assert signer.header_names == {"dd-api-key", "dd-application-key"}
+    assert signer.query_names == {"sig"}

@@ -1262,3 +1262,17 @@ def test_requests_auth_takes_the_selector(store: CredentialStore) -> None:
     auth = store.requests_auth("crm", environment="test")
     prepared = requests.Request("GET", "https://api.example.com/").prepare()
     assert auth(prepared).headers["Authorization"] == "Bearer tok-test"
+
+
+def test_several_api_keys_are_sealed_and_round_trip(store: CredentialStore) -> None:
+    body = {
+        "authType": "API_KEY",
+        "apiKeys": [
+            {"key": "DD-API-KEY", "value": "dd-api-secret", "position": "header"},
+            {"key": "DD-APPLICATION-KEY", "value": "dd-app-secret", "position": "header"},
+        ],
+    }
+    view = store.create("datadog", body)
+    assert "dd-api-secret" not in json.dumps(view)
+    record = store.record("datadog", view["authId"]).to_dict(reveal_secrets=True)
+    assert record["apiKeys"] == body["apiKeys"]

@@ -314,9 +314,9 @@ def _sign(args: argparse.Namespace) -> int:
         secret_headers = {"x-amz-security-token"}
         secret_params = set(_SECRET_PARAMS)
         if isinstance(record, ApiKeyRecord):
-            (secret_params if record.api_key.position == "query" else secret_headers).add(
-                record.api_key.key.lower()
-            )
+            for placement in record.placements():
+                names = secret_params if placement.position == "query" else secret_headers
+                names.add(placement.key.lower())
         request_line = _mask_url(request_line, frozenset(secret_params))
         header_lines = [
             (name, _mask_header(name, value, frozenset(secret_headers)))

@@ -259,13 +259,31 @@ class BearerTokenRecord(_RecordBase):
 
 
 class ApiKeyRecord(_RecordBase):
+    """One or more API keys: ``apiKey``, and/or ``apiKeys`` for providers that take several
+    (Datadog: ``DD-API-KEY`` and ``DD-APPLICATION-KEY``)."""
+
     auth_type: Literal["API_KEY"]
-    api_key: ApiKey
+    api_key: ApiKey | None = None
+    api_keys: Annotated[tuple[ApiKey, ...], Field(max_length=16)] = ()
+
+    @model_validator(mode="after")
+    def _placements_distinct(self) -> ApiKeyRecord:
+        if not self.placements():
+            raise _IssueAt("apiKey", "is required (or apiKeys)")
+        seen: set[tuple[str, str]] = set()
+        for placement in self.placements():
+            name = placement.key.lower() if placement.position == "header" else placement.key
+            if (placement.position, name) in seen:
+                raise _IssueAt("apiKeys", f"{placement.position} {placement.key!r} is given twice")
+            seen.add((placement.position, name))
+        return self
+
+    def placements(self) -> tuple[ApiKey, ...]:
+        """Every key of the record: ``apiKey`` first, then ``apiKeys``."""
+        return ((self.api_key,) if self.api_key is not None else ()) + self.api_keys
 
     def auth_header_names(self) -> frozenset[str]:
-        if self.api_key.position == "header":
-            return frozenset({self.api_key.key.lower()})
-        return frozenset()
+        return frozenset(p.key.lower() for p in self.placements() if p.position == "header")
 
 
 _AWS_NAME = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]

@@ -1,4 +1,4 @@
-"""API_KEY: a secret in a named header, or in a query parameter."""
+"""API_KEY: secrets in named headers and/or query parameters."""
 
 from __future__ import annotations
 
@@ -9,29 +9,36 @@ from credsign.signing.query import encode_component, set_param
 
 
 class QueryParamSigner(HeaderSigner):
-    """Adds ``name=value`` to the query, replacing any parameter of that name.
+    """Adds ``name=value`` pairs to the query, each replacing any parameter of its name.
 
-    The encoded pair is computed once; the rest of the query is kept byte for byte.
+    The encoded pairs are computed once; the rest of the query is kept byte for byte.
+    Header-placed keys of the same record are set as by :class:`HeaderSigner`.
     """
 
-    __slots__ = ("_name", "_pair")
+    __slots__ = ("_pairs",)
     covers_url = True
 
-    def __init__(self, record: ApiKeyRecord) -> None:
-        super().__init__(record)
-        api_key = record.api_key
-        self._name = api_key.key
-        value = api_key.value.get_secret_value()
-        self._pair = f"{encode_component(api_key.key)}={encode_component(value)}"
-        self.query_names = frozenset({api_key.key})
+    def __init__(self, record: ApiKeyRecord, headers: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(record, headers)
+        self._pairs = tuple(
+            (p.key, f"{encode_component(p.key)}={encode_component(p.value.get_secret_value())}")
+            for p in record.placements()
+            if p.position == "query"
+        )
+        self.query_names = frozenset(name for name, _ in self._pairs)
 
     def sign(self, head: RequestHead, clock: Clock) -> None:
         super().sign(head, clock)
-        head.set_query(set_param(head.query, self._name, self._pair))
+        query = head.query
+        for name, pair in self._pairs:
+            query = set_param(query, name, pair)
+        head.set_query(query)
 
 
 def compile_api_key(record: ApiKeyRecord) -> HeaderSigner:
-    api_key = record.api_key
-    if api_key.position == "query":
-        return QueryParamSigner(record)
-    return HeaderSigner(record, ((api_key.key, api_key.value.get_secret_value()),))
+    headers = tuple(
+        (p.key, p.value.get_secret_value()) for p in record.placements() if p.position == "header"
+    )
+    if any(p.position == "query" for p in record.placements()):
+        return QueryParamSigner(record, headers)
+    return HeaderSigner(record, headers)

@@ -70,13 +70,23 @@ def _split(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         api_key = dict(public["apiKey"])
         secret["apiKey"] = {"value": api_key.pop("value")}
         public["apiKey"] = api_key
+    if "apiKeys" in public:
+        placements = [dict(placement) for placement in public["apiKeys"]]
+        secret["apiKeys"] = [{"value": placement.pop("value")} for placement in placements]
+        public["apiKeys"] = placements
     return public, secret
 
 
 def _join(public: Mapping[str, Any], secret: Mapping[str, Any]) -> dict[str, Any]:
-    data = dict(public) | {key: value for key, value in secret.items() if key != "apiKey"}
+    nested = ("apiKey", "apiKeys")
+    data = dict(public) | {key: value for key, value in secret.items() if key not in nested}
     if "apiKey" in secret:
         data["apiKey"] = dict(public["apiKey"]) | secret["apiKey"]
+    if "apiKeys" in secret:
+        data["apiKeys"] = [
+            dict(placement) | value
+            for placement, value in zip(public["apiKeys"], secret["apiKeys"], strict=True)
+        ]
     return data
 
 
