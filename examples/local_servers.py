@@ -1,5 +1,6 @@
 """Real HTTP peers on 127.0.0.1 for the demo and the tests: httpbin under gunicorn, moto,
-and an RFC 9421 verifying server (``verifying_server.py``) under gunicorn; and a throwaway
+an RFC 9421 verifying server (``verifying_server.py``) and a stand-in API provider for
+credential probes (``probe_server.py``) under gunicorn; and a throwaway
 PostgreSQL server (``postgres_server``) from the Debian package's binaries."""
 
 from __future__ import annotations
@@ -96,6 +97,23 @@ def verifying_server(keys: Mapping[str, bytes]) -> AbstractContextManager[str]:
     options += ["--pythonpath", str(Path(__file__).resolve().parent)]
     command = [gunicorn, "--bind", bind, *options, "verifying_server:app"]
     return _serving(command, port, env={KEYS_VARIABLE: format_keys(keys)})
+
+
+def probe_server(hang_seconds: float = 3.0) -> AbstractContextManager[str]:
+    """Run ``probe_server:app`` (a stand-in API provider) under gunicorn; yield its base URL.
+
+    The path's first segment picks the answer: ``/ok`` 200, ``/unauthorized`` 401,
+    ``/forbidden`` 403, ``/broken`` 500, ``/hang`` sleeps ``hang_seconds`` first (see
+    ``examples/probe_server.py``). Threaded workers: a hanging request blocks no other.
+    """
+    port = free_port()
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    bind = f"127.0.0.1:{port}"
+    options = ["--workers", "1", "--threads", "8", "--log-level", "warning"]
+    options += ["--graceful-timeout", "1", *_no_control_socket(gunicorn)]
+    options += ["--pythonpath", str(Path(__file__).resolve().parent)]
+    command = [gunicorn, "--bind", bind, *options, "probe_server:app"]
+    return _serving(command, port, env={"PROBE_HANG_SECONDS": str(hang_seconds)})
 
 
 def moto_server() -> AbstractContextManager[str]:

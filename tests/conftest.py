@@ -23,6 +23,7 @@ from local_servers import (  # noqa: E402
     httpbin_server,
     moto_server,
     postgres_server,
+    probe_server,
     verifying_server,
 )
 
@@ -58,6 +59,15 @@ def hmac_server() -> Iterator[VerifyingServer]:
     keys = {"e2e-client": b"e2e-secret", "e2e-binary": bytes(range(256 - 32, 256))}
     with verifying_server(keys) as url:
         yield VerifyingServer(url, keys)
+
+
+@pytest.fixture(scope="session")
+def probe_url() -> Iterator[str]:
+    """A stand-in API provider (``examples/probe_server.py``): the first path segment picks
+    the answer: ``/ok`` 200, ``/unauthorized`` 401, ``/forbidden`` 403, ``/broken`` 500,
+    ``/hang`` 200 after 3 s (use a shorter client timeout)."""
+    with probe_server(hang_seconds=3.0) as url:
+        yield url
 
 
 class MotoAccount(NamedTuple):

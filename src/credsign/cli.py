@@ -46,6 +46,7 @@ EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_CONFLICT = 4
 EXIT_INTEGRITY = 5
+EXIT_CREDENTIAL_REJECTED = 6
 
 #: Record fields holding a secret (top level); ``apiKey.value`` is the nested one.
 _SECRET_FIELDS = ("password", "token", "secretKey", "sessionToken", "clientSecret")
@@ -65,6 +66,7 @@ exit status:
   3  no such credential record
   4  conflict (the record changed since --if-updated-at)
   5  integrity error (wrong master key, or a tampered row)
+  6  the provider refused the credentials (credentials store: probe answered 401/403)
 
 environment:
   CREDSIGN_STORE       the SQLite database path (default: $XDG_DATA_HOME/credsign/credentials.db)
@@ -333,6 +335,94 @@ def _sign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _credential_fields(args: argparse.Namespace) -> dict[str, str]:
+    """``--field NAME=VALUE`` and ``--field-env NAME=VARIABLE`` as one mapping."""
+    fields: dict[str, str] = {}
+
+    def add(name: str, value: str) -> None:
+        if not name:
+            raise CliError("a credential field needs a name: NAME=VALUE", EXIT_USAGE)
+        if name in fields:
+            raise CliError(f"credential field {name!r} is given twice", EXIT_USAGE)
+        fields[name] = value
+
+    for text in args.field:
+        name, equals, value = text.partition("=")
+        if not equals:
+            raise CliError(f"invalid --field {name!r}: expected NAME=VALUE", EXIT_USAGE)
+        add(name, value)
+    for text in args.field_env:
+        name, equals, variable = text.partition("=")
+        if not equals or not variable:
+            raise CliError(f"invalid --field-env {text!r}: expected NAME=VARIABLE", EXIT_USAGE)
+        value = os.environ.get(variable)
+        if value is None:
+            raise CliError(f"${variable} (for credential field {name!r}) is not set", EXIT_USAGE)
+        add(name, value)
+    return fields
+
+
+def _credentials_store(args: argparse.Namespace) -> int:
+    from credsign.providers import CredentialValidationError, get_provider, store_credentials
+
+    fields = _credential_fields(args)
+    try:
+        provider = get_provider(args.provider)
+    except StoreValidationError as error:
+        raise CliError(str(error), EXIT_USAGE) from None
+    with _open_store(args) as store:
+        try:
+            result = store_credentials(
+                store,
+                provider,
+                fields,
+                args.label,
+                validate=args.validate,
+                base_url=args.base_url,
+                timeout=args.timeout,
+            )
+        except CredentialValidationError as error:
+            raise CliError(str(error), EXIT_CREDENTIAL_REJECTED) from None
+        except StoreValidationError as error:
+            raise CliError(f"invalid credentials: {error}", EXIT_USAGE) from None
+    _print_json(result)
+    return EXIT_OK
+
+
+def _providers_list(args: argparse.Namespace) -> int:
+    from credsign.providers import list_providers
+
+    keep = ("name", "title", "authType", "requiredFields", "baseUrl", "docs")
+    _print_json(
+        [
+            {key: value for key, value in provider.to_dict().items() if key in keep}
+            for provider in list_providers()
+        ]
+    )
+    return EXIT_OK
+
+
+def _providers_show(args: argparse.Namespace) -> int:
+    from credsign.providers import get_provider
+
+    try:
+        provider = get_provider(args.provider)
+    except StoreValidationError as error:
+        raise CliError(str(error), EXIT_NOT_FOUND) from None
+    _print_json(provider.to_dict())
+    return EXIT_OK
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}") from None
+    if not 0 < value <= 300:
+        raise argparse.ArgumentTypeError("the timeout is between 0 and 300 seconds")
+    return value
+
+
 # -- the parser ----------------------------------------------------------------------
 
 
@@ -480,6 +570,81 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--reveal", action="store_true", help="print credentials in clear (careful: secrets)"
     )
+
+    credentials = commands.add_parser(
+        "credentials",
+        help="store a provider's credentials (see `providers`)",
+        description=textwrap.fill(
+            "Store credentials for a known API provider: each field goes where the "
+            "provider documents it, and the provider is probed once to check them.",
+            79,
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=formatter,
+    )
+    credentials_commands = credentials.add_subparsers(
+        dest="credentials_command", metavar="ACTION", required=True
+    )
+    sub = command(
+        credentials_commands,
+        "store",
+        "validate and store a provider's credentials; print the result",
+        _credentials_store,
+        "Build an API_KEY record from the provider's catalog entry and the fields given, "
+        "probe the provider with it (unless --no-validate) and store it under integration "
+        "PROVIDER with auth id crd_<ULID>; print the result JSON. status is 'validated' "
+        "(probe answered 2xx) or 'unverified' (no probe, network failure, timeout or "
+        "another status: see reason). A 401/403 stores nothing (exit 6). Prefer "
+        "--field-env: a --field value is visible to other users in the process list.",
+    )
+    sub.add_argument("provider", metavar="PROVIDER", help="a provider name (`providers list`)")
+    sub.add_argument(
+        "--field",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="a credential field (repeatable), e.g. api_key=...",
+    )
+    sub.add_argument(
+        "--field-env",
+        metavar="NAME=VARIABLE",
+        action="append",
+        default=[],
+        help="a credential field read from an environment variable (repeatable)",
+    )
+    sub.add_argument("--label", metavar="LABEL", help="the record's label")
+    sub.add_argument(
+        "--no-validate",
+        dest="validate",
+        action="store_false",
+        help="do not probe the provider (status 'unverified')",
+    )
+    sub.add_argument(
+        "--base-url", metavar="URL", help="the provider's API base URL (default: the catalog's)"
+    )
+    sub.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_timeout,
+        default=5.0,
+        help="the probe's timeout (default: 5)",
+    )
+
+    providers = commands.add_parser(
+        "providers",
+        help="list the provider catalog",
+        description="The provider catalog: where each provider wants its credentials.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=formatter,
+    )
+    providers_commands = providers.add_subparsers(
+        dest="providers_command", metavar="ACTION", required=True
+    )
+    command(providers_commands, "list", "print every provider (JSON)", _providers_list)
+    sub = command(
+        providers_commands, "show", "print a provider's catalog entry (JSON)", _providers_show
+    )
+    sub.add_argument("provider", metavar="PROVIDER", help="a provider name")
     return parser
 
 

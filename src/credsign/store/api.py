@@ -217,13 +217,23 @@ class CredentialStore:
             raise NotFoundError(f"no credential {auth_id!r} in integration {integration_id!r}")
         return row
 
-    def create(self, integration_id: str, body: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
-        """Validate and store a record; return its view (``authId`` assigned here)."""
+    def create(
+        self,
+        integration_id: str,
+        body: Mapping[str, Any] | str | bytes,
+        *,
+        auth_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Validate and store a record; return its view.
+
+        ``authId`` is assigned here (``auth_`` + 12 base62 characters) unless a
+        caller with its own id scheme gives one (provider credentials: ``crd_...``).
+        """
         data = _load_body(body)
         for name in METADATA_FIELDS:
             data.pop(name, None)
         record = parse_record(data)
-        auth_id = "auth_" + "".join(secrets.choice(_BASE62) for _ in range(12))
+        auth_id = auth_id or "auth_" + "".join(secrets.choice(_BASE62) for _ in range(12))
         now = _timestamp(datetime.now(timezone.utc))
         public, secret = _split(record.to_dict(reveal_secrets=True))
         key_id, sealed = self._seal(integration_id, auth_id, secret)
@@ -233,6 +243,29 @@ class CredentialStore:
 
     def get(self, integration_id: str, auth_id: str) -> dict[str, Any]:
         return self._view(self._row(integration_id, auth_id))
+
+    def store_credentials(
+        self,
+        provider: str,
+        credentials: Mapping[str, Any],
+        label: str | None = None,
+        *,
+        validate: bool = True,
+        base_url: str | None = None,
+        timeout: float = 5.0,
+    ) -> dict[str, Any]:
+        """Store a catalog provider's credentials (see :mod:`credsign.providers`)."""
+        from credsign.providers import store_credentials
+
+        return store_credentials(
+            self,
+            provider,
+            credentials,
+            label,
+            validate=validate,
+            base_url=base_url,
+            timeout=timeout,
+        )
 
     def list(self, integration_id: str) -> list[dict[str, Any]]:
         return [self._view(row) for row in self.backend.list(integration_id)]
