@@ -228,7 +228,10 @@ def test_invalid_input_exits_2_with_a_message(cli: Cli) -> None:
     )
     assert bad_json.code == 2
     assert bad_json.err.startswith("credsign: invalid record: record: is not valid JSON")
-    assert (invalid.code, invalid.err) == (2, "credsign: invalid record: token: Field required\n")
+    assert (invalid.code, invalid.err) == (
+        2,
+        "credsign: invalid record: token: is required (or give organizations)\n",
+    )
     assert no_file.code == 2
     assert "cannot read JSON 'missing.json'" in no_file.err
     assert refused.code == 2

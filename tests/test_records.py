@@ -105,13 +105,13 @@ def test_records_are_immutable() -> None:
         ({}, "authType", "is required"),
         ({"authType": "OAUTH9"}, "authType", "unknown auth type 'OAUTH9'"),
         ({"authType": 5}, "authType", "unknown auth type"),
-        ({"authType": "BEARER_TOKEN"}, "token", "Field required"),
-        ({"authType": "BASIC_AUTH", "password": "p"}, "username", "Field required"),
-        ({"authType": "BASIC_AUTH", "username": "u"}, "password", "Field required"),
+        ({"authType": "BEARER_TOKEN"}, "token", "is required"),
+        ({"authType": "BASIC_AUTH", "password": "p"}, "username", "is required"),
+        ({"authType": "BASIC_AUTH", "username": "u"}, "password", "is required"),
         ({"authType": "BASIC_AUTH", "username": "u" * 257, "password": "p"}, "username", "256"),
         ({"authType": "BASIC_AUTH", "username": "u", "password": "p" * 513}, "password", "512"),
         ({"authType": "BASIC_AUTH", "username": "a:b", "password": "p"}, "username", "':'"),
-        ({"authType": "API_KEY"}, "apiKey", "is required (or apiKeys)"),
+        ({"authType": "API_KEY"}, "apiKey", "is required (or apiKeys, or organizations)"),
         (
             {
                 "authType": "API_KEY",

@@ -1276,3 +1276,56 @@ def test_several_api_keys_are_sealed_and_round_trip(store: CredentialStore) -> N
     assert "dd-api-secret" not in json.dumps(view)
     record = store.record("datadog", view["authId"]).to_dict(reveal_secrets=True)
     assert record["apiKeys"] == body["apiKeys"]
+
+
+# -- per-organization credentials -------------------------------------------------------
+
+ORGS = {
+    "authType": "BEARER_TOKEN",
+    "organizations": [
+        {"orgId": "acme", "token": "org-acme-secret"},
+        {"orgId": "globex", "token": "org-globex-secret"},
+    ],
+}
+
+
+def test_organizations_are_sealed_and_round_trip(store: CredentialStore, store_url: str) -> None:
+    view = store.create("crm", ORGS)
+    assert "org-acme-secret" not in json.dumps(view)
+    stored = store.record("crm", view["authId"]).to_dict(reveal_secrets=True)
+    assert stored["organizations"] == ORGS["organizations"]
+    dumped = repr(raw_sql(store_url, "SELECT public, secret FROM credsign_credentials"))
+    assert "org-acme-secret" not in dumped
+    assert "acme" in dumped  # org ids are not secret
+
+
+def test_organization_patches_add_replace_remove_one_set(store: CredentialStore) -> None:
+    auth_id = store.create("crm", ORGS)["authId"]
+    store.update("crm", auth_id, {"organizations": {"initech": {"token": "org-initech"}}})
+    store.update("crm", auth_id, {"organizations": {"acme": {"token": "org-acme-2"}}})
+    store.update("crm", auth_id, {"organizations": {"globex": None}})
+    organizations = store.record("crm", auth_id).to_dict(reveal_secrets=True)["organizations"]
+    assert organizations == [
+        {"orgId": "acme", "token": "org-acme-2"},
+        {"orgId": "initech", "token": "org-initech"},
+    ]
+    with pytest.raises(NotFoundError):
+        store.update("crm", auth_id, {"organizations": {"globex": None}})
+    with pytest.raises(RecordError):
+        store.update("crm", auth_id, {"organizations": {"acme": {"token": "bad\nvalue"}}})
+    store.update("crm", auth_id, {"organizations": [{"orgId": "only", "token": "org-only"}]})
+    organizations = store.record("crm", auth_id).to_dict(reveal_secrets=True)["organizations"]
+    assert organizations == [{"orgId": "only", "token": "org-only"}]
+
+
+def test_live_adapter_per_organization(store: CredentialStore) -> None:
+    auth_id = store.create("crm", ORGS)["authId"]
+    auth = store.httpx_auth("crm", auth_id, org="acme")
+    assert sent_token(auth) == "Bearer org-acme-secret"
+    store.update("crm", auth_id, {"organizations": {"acme": {"token": "org-acme-rotated"}}})
+    assert sent_token(auth) == "Bearer org-acme-rotated"
+    store.update("crm", auth_id, {"organizations": {"acme": None}})
+    with pytest.raises(credsign.CredsignError, match="no credentials for organization 'acme'"):
+        sent_token(auth)
+    with pytest.raises(credsign.CredsignError, match="no credentials for organization"):
+        store.httpx_auth("crm", auth_id, org="nobody")

@@ -251,7 +251,7 @@ def _secret_strings(record: Record) -> list[str]:
     if isinstance(api_key, dict):
         found.append(api_key.get("value"))
     if isinstance(record, BasicAuthRecord):
-        pair = f"{record.username}:{record.password.get_secret_value()}"
+        pair = f"{record.username}:{record.password.get_secret_value() if record.password else ''}"
         found.append(b64encode(pair.encode()).decode("ascii"))
     variants: set[str] = set()
     for secret in found:

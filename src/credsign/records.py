@@ -10,7 +10,7 @@ import base64
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal, TypeAlias, Union
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias, Union
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -23,13 +23,14 @@ from pydantic import (
     SecretStr,
     SerializationInfo,
     ValidationError,
+    field_serializer,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails
 
-from credsign.errors import RecordError
+from credsign.errors import CredsignError, RecordError
 
 MAX_RECORD_BYTES = 64 * 1024
 MAX_HEADER_VALUE = 8192
@@ -181,6 +182,85 @@ class _RecordBase(_Model):
     integration_id: PlainText | None = None
     created_at: AwareDatetime | None = None
     updated_at: AwareDatetime | None = None
+    #: Set on an entry of ``organizations``: the organization these credentials are for.
+    org_id: PlainText | None = None
+
+    #: The credential fields an ``organizations`` entry carries (none: no organizations).
+    ORG_FIELDS: ClassVar[tuple[str, ...]] = ()
+    #: The credential fields a usable record (or organization entry) must have.
+    REQUIRED: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _entries_share_the_auth_type(cls, data: Any) -> Any:
+        """Organization entries are written without ``authType``: they have the record's."""
+        if isinstance(data, Mapping) and isinstance(data.get("organizations"), list | tuple):
+            entries = [
+                {**entry, "authType": data.get("authType")} if isinstance(entry, Mapping) else entry
+                for entry in data["organizations"]
+            ]
+            data = {**data, "organizations": entries}
+        return data
+
+    @model_validator(mode="after")
+    def _credentials_complete(self) -> _RecordBase:
+        organizations: tuple[_RecordBase, ...] = getattr(self, "organizations", ())
+        seen: set[str] = set()
+        for index, entry in enumerate(organizations):
+            if entry.org_id is None:
+                raise _IssueAt(f"organizations[{index}].orgId", "is required")
+            if entry.org_id in seen:
+                raise _IssueAt(f"organizations[{index}].orgId", "is given twice")
+            seen.add(entry.org_id)
+            shared = entry.model_fields_set - {"auth_type", "org_id", *self.ORG_FIELDS}
+            if shared:
+                name = type(self).model_fields[sorted(shared)[0]].alias or sorted(shared)[0]
+                raise _IssueAt(
+                    f"organizations[{index}].{name}", "is shared: set it on the record itself"
+                )
+        if not organizations:
+            for name in self.REQUIRED:
+                if getattr(self, name) is None:
+                    alias = type(self).model_fields[name].alias or name
+                    own = (
+                        " (or give organizations)"
+                        if self.org_id is None and self.ORG_FIELDS
+                        else ""
+                    )
+                    raise _IssueAt(alias, "is required" + own)
+        return self
+
+    def has_credentials(self) -> bool:
+        return all(getattr(self, name) is not None for name in self.REQUIRED)
+
+    def credential(self, name: str) -> Any:
+        """A credential field that must be set (it is optional only beside organizations)."""
+        value = getattr(self, name)
+        if value is None:
+            alias = type(self).model_fields[name].alias or name
+            raise CredsignError(f"this record has no {alias} of its own (see organizations)")
+        return value
+
+    def for_organization(self, org: str | None) -> Record:
+        """The record with ``org``'s credentials in place (``None``: its own).
+
+        Raises :class:`CredsignError` when ``org`` has no credentials here, or
+        when the record only holds per-organization ones and no ``org`` is given.
+        """
+        organizations: tuple[_RecordBase, ...] = getattr(self, "organizations", ())
+        if org is None:
+            if organizations and not self.has_credentials():
+                raise CredsignError(
+                    f"this {self.auth_type} record holds credentials per organization: "
+                    "say which with org=..."
+                )
+            return self  # type: ignore[return-value]
+        entry = next((e for e in organizations if e.org_id == org), None)
+        if entry is None:
+            known = sorted(str(e.org_id) for e in organizations)
+            raise CredsignError(f"no credentials for organization {org!r} (has {known})")
+        update: dict[str, Any] = {name: getattr(entry, name) for name in self.ORG_FIELDS}
+        return self.model_copy(update={**update, "organizations": ()})  # type: ignore[return-value]
 
     @field_validator("headers")
     @classmethod
@@ -207,6 +287,13 @@ class _RecordBase(_Model):
     def auth_header_names(self) -> frozenset[str]:
         """Lower-cased names of the headers this record's auth type sets (static ones may not)."""
         return frozenset()
+
+    @staticmethod
+    def _dump_entries(entries: Any, handler: Any) -> Any:
+        return [
+            {key: value for key, value in entry.items() if key != "authType"}
+            for entry in handler(entries)
+        ]
 
     def to_dict(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
         """The record as its JSON mapping; secrets masked unless ``reveal_secrets``."""
@@ -236,23 +323,31 @@ class NoAuthRecord(_RecordBase):
 
 class BasicAuthRecord(_RecordBase):
     auth_type: Literal["BASIC_AUTH"]
-    username: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control)]
-    password: Password
+    username: (
+        Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control)] | None
+    ) = None
+    password: Password | None = None
+    organizations: tuple[BasicAuthRecord, ...] = ()
+    ORG_FIELDS = REQUIRED = ("username", "password")
+    _entries = field_serializer("organizations", mode="wrap")(_RecordBase._dump_entries)
 
     def auth_header_names(self) -> frozenset[str]:
         return _AUTHORIZATION
 
     @field_validator("username")
     @classmethod
-    def _no_colon(cls, username: str) -> str:
-        if ":" in username:
+    def _no_colon(cls, username: str | None) -> str | None:
+        if username is not None and ":" in username:
             raise ValueError("must not contain ':' (RFC 7617)")
         return username
 
 
 class BearerTokenRecord(_RecordBase):
     auth_type: Literal["BEARER_TOKEN"]
-    token: HeaderSecret
+    token: HeaderSecret | None = None
+    organizations: tuple[BearerTokenRecord, ...] = ()
+    ORG_FIELDS = REQUIRED = ("token",)
+    _entries = field_serializer("organizations", mode="wrap")(_RecordBase._dump_entries)
 
     def auth_header_names(self) -> frozenset[str]:
         return _AUTHORIZATION
@@ -265,11 +360,17 @@ class ApiKeyRecord(_RecordBase):
     auth_type: Literal["API_KEY"]
     api_key: ApiKey | None = None
     api_keys: Annotated[tuple[ApiKey, ...], Field(max_length=16)] = ()
+    organizations: tuple[ApiKeyRecord, ...] = ()
+    ORG_FIELDS = ("api_key", "api_keys")
+    _entries = field_serializer("organizations", mode="wrap")(_RecordBase._dump_entries)
+
+    def has_credentials(self) -> bool:
+        return bool(self.placements())
 
     @model_validator(mode="after")
     def _placements_distinct(self) -> ApiKeyRecord:
-        if not self.placements():
-            raise _IssueAt("apiKey", "is required (or apiKeys)")
+        if not self.placements() and not self.organizations:
+            raise _IssueAt("apiKey", "is required (or apiKeys, or organizations)")
         seen: set[tuple[str, str]] = set()
         for placement in self.placements():
             name = placement.key.lower() if placement.position == "header" else placement.key
@@ -304,6 +405,9 @@ class Aws4Record(_RecordBase):
     session_token: HeaderSecret | None = None
     region: _AWS_NAME
     service: _AWS_NAME
+    organizations: tuple[Aws4Record, ...] = ()
+    ORG_FIELDS = ("access_key", "secret_key", "session_token")
+    _entries = field_serializer("organizations", mode="wrap")(_RecordBase._dump_entries)
     signature_location: Literal["header", "query"] = "header"
     expires_in: Annotated[int, Field(ge=1, le=604800, strict=True)] = 3600
     payload: Literal["signed", "unsigned"] = "signed"
@@ -351,8 +455,13 @@ class HmacSha256Record(_RecordBase):
     """
 
     auth_type: Literal["HMAC_SHA256"]
-    client_id: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_header_value)]
-    client_secret: TextSecret
+    client_id: (
+        Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_header_value)] | None
+    ) = None
+    client_secret: TextSecret | None = None
+    organizations: tuple[HmacSha256Record, ...] = ()
+    ORG_FIELDS = REQUIRED = ("client_id", "client_secret")
+    _entries = field_serializer("organizations", mode="wrap")(_RecordBase._dump_entries)
     secret_encoding: Literal["utf-8", "base64"] = "utf-8"
     components: (
         Annotated[tuple[str, ...], Field(min_length=1, max_length=32), AfterValidator(_components)]
@@ -368,7 +477,7 @@ class HmacSha256Record(_RecordBase):
 
     @model_validator(mode="after")
     def _secret_decodes(self) -> HmacSha256Record:
-        if self.secret_encoding == "base64":
+        if self.secret_encoding == "base64" and self.client_secret is not None:
             try:
                 key = base64.b64decode(self.client_secret.get_secret_value(), validate=True)
             except ValueError:
@@ -379,7 +488,7 @@ class HmacSha256Record(_RecordBase):
 
     def secret_bytes(self) -> bytes:
         """The HMAC key: the secret's UTF-8 bytes, or its base64-decoded bytes."""
-        secret = self.client_secret.get_secret_value()
+        secret: str = self.credential("client_secret").get_secret_value()
         return base64.b64decode(secret) if self.secret_encoding == "base64" else secret.encode()
 
     def auth_header_names(self) -> frozenset[str]:

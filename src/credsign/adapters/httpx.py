@@ -122,8 +122,9 @@ class HttpxAuth(httpx.Auth):
         *,
         clock: Clock | None = None,
         follow_redirects: bool = False,
+        org: str | None = None,
     ) -> None:
-        self.signer = as_signer(credentials)
+        self.signer = as_signer(credentials, org)
         self.clock = clock or utc_now
         self.follow_redirects = follow_redirects
         self.requires_request_body = self.signer.requires_body

@@ -160,8 +160,10 @@ class RequestsAuth(requests.auth.AuthBase):
     credential from it, and signs it again only when the next hop is in scope.
     """
 
-    def __init__(self, credentials: Record | Signer, *, clock: Clock | None = None) -> None:
-        self.signer = as_signer(credentials)
+    def __init__(
+        self, credentials: Record | Signer, *, clock: Clock | None = None, org: str | None = None
+    ) -> None:
+        self.signer = as_signer(credentials, org)
         self.clock = clock or utc_now
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:

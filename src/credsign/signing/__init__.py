@@ -44,14 +44,21 @@ _COMPILERS: dict[type[Any], Callable[[Any], Signer]] = {
 }
 
 
-def compile_signer(record: Record) -> Signer:
-    """Precompute everything ``record`` needs for signing; the result is reusable."""
+def compile_signer(record: Record, org: str | None = None) -> Signer:
+    """Precompute everything ``record`` needs for signing; the result is reusable.
+
+    ``org`` selects one of the record's per-organization credential sets.
+    """
     compiler = _COMPILERS.get(type(record))
     if compiler is None:
         raise CredsignError(f"no signer for records of type {type(record).__name__}")
-    return compiler(record)
+    return compiler(record.for_organization(org))
 
 
-def as_signer(credentials: Record | Signer) -> Signer:
+def as_signer(credentials: Record | Signer, org: str | None = None) -> Signer:
     """What adapters accept: a record (compiled here) or an already compiled signer."""
-    return credentials if isinstance(credentials, Signer) else compile_signer(credentials)
+    if isinstance(credentials, Signer):
+        if org is not None:
+            raise CredsignError("org= selects credentials of a record, not of a compiled signer")
+        return credentials
+    return compile_signer(credentials, org)

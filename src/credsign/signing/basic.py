@@ -9,5 +9,6 @@ from credsign.signing.headers import HeaderSigner
 
 
 def compile_basic(record: BasicAuthRecord) -> HeaderSigner:
-    pair = f"{record.username}:{record.password.get_secret_value()}".encode()
+    password = record.credential("password").get_secret_value()
+    pair = f"{record.credential('username')}:{password}".encode()
     return HeaderSigner(record, (("Authorization", "Basic " + b64encode(pair).decode("ascii")),))

@@ -7,4 +7,6 @@ from credsign.signing.headers import HeaderSigner
 
 
 def compile_bearer(record: BearerTokenRecord) -> HeaderSigner:
-    return HeaderSigner(record, (("Authorization", "Bearer " + record.token.get_secret_value()),))
+    return HeaderSigner(
+        record, (("Authorization", "Bearer " + record.credential("token").get_secret_value()),)
+    )

@@ -71,7 +71,7 @@ class HmacSigner(Signer):
     def __init__(self, record: HmacSha256Record) -> None:
         super().__init__(record, credential_headers=frozenset({"signature", "signature-input"}))
         self._key = HmacSha256Key(record.secret_bytes())
-        constant: list[tuple[str, Bare]] = [("keyid", record.client_id)]
+        constant: list[tuple[str, Bare]] = [("keyid", record.credential("client_id"))]
         if record.include_alg:
             constant.append(("alg", ALGORITHM))
         self._constant_params = serialize_params(constant)  # between created and expires

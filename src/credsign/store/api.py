@@ -74,11 +74,15 @@ def _split(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         placements = [dict(placement) for placement in public["apiKeys"]]
         secret["apiKeys"] = [{"value": placement.pop("value")} for placement in placements]
         public["apiKeys"] = placements
+    if "organizations" in public:  # each entry split the same way, aligned by position
+        parts = [_split(entry) for entry in public["organizations"]]
+        public["organizations"] = [entry_public for entry_public, _ in parts]
+        secret["organizations"] = [entry_secret for _, entry_secret in parts]
     return public, secret
 
 
 def _join(public: Mapping[str, Any], secret: Mapping[str, Any]) -> dict[str, Any]:
-    nested = ("apiKey", "apiKeys")
+    nested = ("apiKey", "apiKeys", "organizations")
     data = dict(public) | {key: value for key, value in secret.items() if key not in nested}
     if "apiKey" in secret:
         data["apiKey"] = dict(public["apiKey"]) | secret["apiKey"]
@@ -87,7 +91,30 @@ def _join(public: Mapping[str, Any], secret: Mapping[str, Any]) -> dict[str, Any
             dict(placement) | value
             for placement, value in zip(public["apiKeys"], secret["apiKeys"], strict=True)
         ]
+    if "organizations" in secret:
+        data["organizations"] = [
+            _join(entry_public, entry_secret)
+            for entry_public, entry_secret in zip(
+                public["organizations"], secret["organizations"], strict=True
+            )
+        ]
     return data
+
+
+def _organizations_patched(
+    current: list[dict[str, Any]], patch: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """``{"acme": {...}}`` adds or replaces acme's set, ``{"acme": null}`` removes it."""
+    by_org = {entry["orgId"]: entry for entry in current}
+    for org, entry in patch.items():
+        if entry is None:
+            if by_org.pop(org, None) is None:
+                raise NotFoundError(f"no credentials for organization {org!r} to remove")
+        elif isinstance(entry, Mapping):
+            by_org[org] = {**entry, "orgId": org}
+        else:
+            raise StoreValidationError(f"organizations.{org} must be an object or null")
+    return list(by_org.values())
 
 
 def _load_body(body: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
@@ -332,6 +359,10 @@ class CredentialStore:
             merged = data | changes
             if isinstance(changes.get("apiKey"), Mapping) and isinstance(data.get("apiKey"), dict):
                 merged["apiKey"] = data["apiKey"] | dict(changes["apiKey"])
+            if isinstance(changes.get("organizations"), Mapping):
+                merged["organizations"] = _organizations_patched(
+                    data.get("organizations", []), changes["organizations"]
+                )
             for name in METADATA_FIELDS:
                 merged.pop(name, None)
             record = parse_record(merged)
@@ -366,8 +397,8 @@ class CredentialStore:
 
     # -- live adapters -------------------------------------------------------------
 
-    def live_signer(self, integration_id: str, auth_id: str) -> LiveSigner:
-        source = LiveSigner(self, integration_id, auth_id)
+    def live_signer(self, integration_id: str, auth_id: str, org: str | None = None) -> LiveSigner:
+        source = LiveSigner(self, integration_id, auth_id, org)
         self._live.setdefault((integration_id, auth_id), weakref.WeakSet()).add(source)
         return source
 
@@ -391,15 +422,18 @@ class CredentialStore:
         *,
         environment: str | None = None,
         label: str | None = None,
+        org: str | None = None,
         **options: Any,
     ) -> LiveHttpxAuth:
         """An ``httpx.Auth`` that always signs with the record as stored now.
 
         The record is ``auth_id``, or the one :meth:`resolve` picks for
-        ``environment``/``label`` (chosen once, when the auth is made).
+        ``environment``/``label`` (chosen once, when the auth is made). ``org``
+        picks a per-organization credential set; a request for an organization
+        the record has no credentials for raises before anything is sent.
         """
         auth_id = self._selected(integration_id, auth_id, environment, label)
-        return LiveHttpxAuth(self.live_signer(integration_id, auth_id), **options)
+        return LiveHttpxAuth(self.live_signer(integration_id, auth_id, org), **options)
 
     def requests_auth(
         self,
@@ -408,11 +442,12 @@ class CredentialStore:
         *,
         environment: str | None = None,
         label: str | None = None,
+        org: str | None = None,
         **options: Any,
     ) -> RequestsAuth:
         """A ``requests`` auth that always signs with the record as stored now (see httpx_auth)."""
         auth_id = self._selected(integration_id, auth_id, environment, label)
-        return live_requests_auth(self.live_signer(integration_id, auth_id), **options)
+        return live_requests_auth(self.live_signer(integration_id, auth_id, org), **options)
 
     # -- keys ------------------------------------------------------------------------
 

@@ -33,11 +33,15 @@ class LiveSigner:
         "_signer",
         "auth_id",
         "integration_id",
+        "org",
         "store",
     )
 
-    def __init__(self, store: CredentialStore, integration_id: str, auth_id: str) -> None:
+    def __init__(
+        self, store: CredentialStore, integration_id: str, auth_id: str, org: str | None = None
+    ) -> None:
         self.store = store
+        self.org = org
         self.integration_id = integration_id
         self.auth_id = auth_id
         self._generation = -1
@@ -66,7 +70,7 @@ class LiveSigner:
             except NotFoundError:
                 self._signer = None
             else:
-                self._signer = compile_signer(record)
+                self._signer = compile_signer(record, self.org)
             self._generation = generation
         self._next_check = _monotonic() + self.store.refresh_interval
 
