@@ -127,3 +127,31 @@ def test_own_credentials_stay_the_default() -> None:
     record = parse_record({**RECORD, "token": "own-secret"})
     assert sent(HttpxAuth(record)).headers["authorization"] == "Bearer own-secret"
     assert sent(HttpxAuth(record, org="acme")).headers["authorization"] == "Bearer acme-secret"
+
+
+def test_aws4_entries_inherit_region_and_service() -> None:
+    data = {
+        "authType": "AWS4",
+        "region": "eu-west-1",
+        "service": "execute-api",
+        "organizations": [{"orgId": "acme", "accessKey": "AKIDACME", "secretKey": "acme-aws"}],
+    }
+    record = parse_record(data)
+    assert record.to_dict(reveal_secrets=True) == data
+    request = sent(HttpxAuth(record, org="acme"))
+    assert "Credential=AKIDACME/" in request.headers["authorization"]
+    assert "/eu-west-1/execute-api/aws4_request" in request.headers["authorization"]
+    with pytest.raises(RecordError, match=r"organizations\[0\]\.region: is shared"):
+        parse_record(
+            {
+                **data,
+                "organizations": [
+                    {"orgId": "a", "accessKey": "A", "secretKey": "s", "region": "x"}
+                ],
+            }
+        )
+
+
+def test_hmac_client_id_is_a_valid_keyid() -> None:
+    with pytest.raises(RecordError, match="clientId: must not contain tabs"):
+        parse_record({"authType": "HMAC_SHA256", "clientId": "a\tb", "clientSecret": "s"})

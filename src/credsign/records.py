@@ -190,15 +190,26 @@ class _RecordBase(_Model):
     #: The credential fields a usable record (or organization entry) must have.
     REQUIRED: ClassVar[tuple[str, ...]] = ()
 
+    #: Required fields an organization entry takes from its record (AWS4: region, service).
+    INHERITED: ClassVar[tuple[str, ...]] = ()
+
     @model_validator(mode="before")
     @classmethod
     def _entries_share_the_auth_type(cls, data: Any) -> Any:
-        """Organization entries are written without ``authType``: they have the record's."""
+        """Organization entries are written without ``authType`` (and what they inherit)."""
         if isinstance(data, Mapping) and isinstance(data.get("organizations"), list | tuple):
-            entries = [
-                {**entry, "authType": data.get("authType")} if isinstance(entry, Mapping) else entry
-                for entry in data["organizations"]
-            ]
+            entries = []
+            for index, entry in enumerate(data["organizations"]):
+                if isinstance(entry, Mapping):
+                    for alias in cls.INHERITED:
+                        if alias in entry:
+                            raise _IssueAt(
+                                f"organizations[{index}].{alias}",
+                                "is shared: set it on the record itself",
+                            )
+                    inherited = {alias: data[alias] for alias in cls.INHERITED if alias in data}
+                    entry = {**entry, **inherited, "authType": data.get("authType")}
+                entries.append(entry)
             data = {**data, "organizations": entries}
         return data
 
@@ -212,7 +223,12 @@ class _RecordBase(_Model):
             if entry.org_id in seen:
                 raise _IssueAt(f"organizations[{index}].orgId", "is given twice")
             seen.add(entry.org_id)
-            shared = entry.model_fields_set - {"auth_type", "org_id", *self.ORG_FIELDS}
+            shared = entry.model_fields_set - {
+                "auth_type",
+                "org_id",
+                *self.ORG_FIELDS,
+                *self.INHERITED,
+            }
             if shared:
                 name = type(self).model_fields[sorted(shared)[0]].alias or sorted(shared)[0]
                 raise _IssueAt(
@@ -291,7 +307,7 @@ class _RecordBase(_Model):
     @staticmethod
     def _dump_entries(entries: Any, handler: Any) -> Any:
         return [
-            {key: value for key, value in entry.items() if key != "authType"}
+            {key: value for key, value in entry.items() if key not in _WRITTEN_ON_THE_RECORD}
             for entry in handler(entries)
         ]
 
@@ -310,6 +326,8 @@ class _RecordBase(_Model):
         return json.dumps(self.to_dict(reveal_secrets=reveal_secrets), separators=(",", ":"))
 
 
+#: What an organization entry is written without: it has the record's.
+_WRITTEN_ON_THE_RECORD = frozenset({"authType", "region", "service"})
 _AUTHORIZATION = frozenset({"authorization"})
 _AWS4_HEADERS = frozenset(
     {"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"}
@@ -407,6 +425,7 @@ class Aws4Record(_RecordBase):
     service: _AWS_NAME
     organizations: tuple[Aws4Record, ...] = ()
     ORG_FIELDS = ("access_key", "secret_key", "session_token")
+    INHERITED = ("region", "service")
     _entries = field_serializer("organizations", mode="wrap")(_RecordBase._dump_entries)
     signature_location: Literal["header", "query"] = "header"
     expires_in: Annotated[int, Field(ge=1, le=604800, strict=True)] = 3600
@@ -429,6 +448,14 @@ class Aws4Record(_RecordBase):
 
     def auth_header_names(self) -> frozenset[str]:
         return _AWS4_HEADERS
+
+
+def _keyid(value: str) -> str:
+    """An RFC 9421 keyid: an RFC 8941 string, so printable ASCII and no tab."""
+    _header_value(value)
+    if "\t" in value:
+        raise ValueError("must not contain tabs (it is the signature's keyid)")
+    return value
 
 
 def _components(components: tuple[str, ...]) -> tuple[str, ...]:
@@ -456,7 +483,7 @@ class HmacSha256Record(_RecordBase):
 
     auth_type: Literal["HMAC_SHA256"]
     client_id: (
-        Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_header_value)] | None
+        Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_keyid)] | None
     ) = None
     client_secret: TextSecret | None = None
     organizations: tuple[HmacSha256Record, ...] = ()
