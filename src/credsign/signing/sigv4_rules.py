@@ -118,7 +118,7 @@ def canonical_headers(
     Values are trimmed with inner runs of whitespace collapsed; repeated headers
     are joined with ``,`` in order; ``host()`` fills in a missing Host header.
     Lines named in ``replaced`` (the signer sets them anew) are left out and their
-    names returned; ``added`` lines are the signer's own, already canonical.
+    names returned; ``added`` lines are the signer's own (never repeated).
     """
     grouped: dict[str, str] = {}
     left_out = []
@@ -129,8 +129,8 @@ def canonical_headers(
         elif name not in unsigned:
             value = join(value.split())
             grouped[name] = f"{grouped[name]},{value}" if name in grouped else value
-    for name, value in added:  # the signer's own: already canonical, never repeated
-        grouped[name] = value
+    for name, value in added:  # the signer's own, never repeated (a token may hold a tab)
+        grouped[name] = join(value.split())
     if "host" not in grouped:
         grouped["host"] = host()
     names = sorted(grouped)
