@@ -13,6 +13,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from hypothesis import settings
+
+# CI runs the same examples every time: a red CI then always means a real change.
+# Local runs stay random, to keep finding new cases.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 EXAMPLES = str(Path(__file__).resolve().parent.parent / "examples")
 if EXAMPLES not in sys.path:
