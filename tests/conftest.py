@@ -15,6 +15,8 @@ from typing import NamedTuple
 import pytest
 from hypothesis import settings
 
+from credsign.store import CredentialStore, MasterKey
+
 # CI runs the same examples every time: a red CI then always means a real change.
 # Local runs stay random, to keep finding new cases.
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -162,3 +164,24 @@ def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store lives: a SQLite file, or an empty PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite://{(tmp_path / 'store' / 'credentials.db').resolve()}"
+    url: str = request.getfixturevalue("fresh_postgres_url")
+    return url
+
+
+@pytest.fixture
+def master_key(monkeypatch: pytest.MonkeyPatch) -> MasterKey:
+    monkeypatch.delenv("CREDSIGN_MASTER_KEY", raising=False)
+    return MasterKey.generate()
+
+
+@pytest.fixture
+def store(store_url: str, master_key: MasterKey) -> Iterator[CredentialStore]:
+    with CredentialStore.open(store_url, master_key=master_key.encoded()) as opened:
+        yield opened

@@ -60,36 +60,11 @@ SECRET_KEYS = {"password", "token", "secretKey", "sessionToken", "clientSecret",
 TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-# -- fixtures and helpers (test_store_concurrency.py uses them too) -------------------------
+# -- helpers (test_store_concurrency.py uses them too; the fixtures are in conftest.py) --
 
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite://{path.resolve()}"
-
-
-def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path / "store" / "credentials.db")
-    url: str = request.getfixturevalue("fresh_postgres_url")
-    return url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where a store lives: a SQLite file, or an empty PostgreSQL database."""
-    return backend_url(request, tmp_path)
-
-
-@pytest.fixture
-def master_key(monkeypatch: pytest.MonkeyPatch) -> MasterKey:
-    monkeypatch.delenv("CREDSIGN_MASTER_KEY", raising=False)
-    return MasterKey.generate()
-
-
-@pytest.fixture
-def store(store_url: str, master_key: MasterKey) -> Iterator[CredentialStore]:
-    with CredentialStore.open(store_url, master_key=master_key.encoded()) as opened:
-        yield opened
 
 
 def bearer(token: str = "tok-initial", **fields: Any) -> dict[str, Any]:  # noqa: S107

@@ -20,7 +20,6 @@ from credsign.store import crypto as store_crypto
 from tests.store_worker import patch_for
 from tests.test_store import (
     Worker,
-    backend_url,
     bearer,
     raw_sql,
     sqlite_url,
@@ -29,23 +28,6 @@ from tests.test_store import (
 
 FIELDS = ("label", "baseUrl", "headers", "token")
 AUTH_ID = re.compile(r"^auth_[0-9A-Za-z]{12}$")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return backend_url(request, tmp_path)
-
-
-@pytest.fixture
-def master_key(monkeypatch: pytest.MonkeyPatch) -> MasterKey:
-    monkeypatch.delenv("CREDSIGN_MASTER_KEY", raising=False)
-    return MasterKey.generate()
-
-
-@pytest.fixture
-def store(store_url: str, master_key: MasterKey) -> Iterator[CredentialStore]:
-    with CredentialStore.open(store_url, master_key=master_key.encoded()) as opened:
-        yield opened
 
 
 @pytest.fixture
