@@ -406,14 +406,22 @@ class CredentialStore:
         for source in list(self._live.get((integration_id, auth_id), ())):
             source.invalidate()
 
-    def _selected(
-        self, integration_id: str, auth_id: str | None, environment: str | None, label: str | None
-    ) -> str:
-        if auth_id is not None:
-            if environment is not None or label is not None:
-                raise StoreValidationError("give an auth id or an environment/label, not both")
-            return auth_id
-        return str(self.resolve(integration_id, environment or "production", label)["authId"])
+    def _source(
+        self,
+        integration_id: str,
+        auth_id: str | None,
+        environment: str | None,
+        label: str | None,
+        org: str | None,
+    ) -> LiveSigner:
+        """The live signer of ``auth_id``, or of the record the selector resolves to."""
+        if auth_id is None:
+            auth_id = str(
+                self.resolve(integration_id, environment or "production", label)["authId"]
+            )
+        elif environment is not None or label is not None:
+            raise StoreValidationError("give an auth id or an environment/label, not both")
+        return self.live_signer(integration_id, auth_id, org)
 
     def httpx_auth(
         self,
@@ -432,8 +440,8 @@ class CredentialStore:
         picks a per-organization credential set; a request for an organization
         the record has no credentials for raises before anything is sent.
         """
-        auth_id = self._selected(integration_id, auth_id, environment, label)
-        return LiveHttpxAuth(self.live_signer(integration_id, auth_id, org), **options)
+        source = self._source(integration_id, auth_id, environment, label, org)
+        return LiveHttpxAuth(source, **options)
 
     def requests_auth(
         self,
@@ -446,8 +454,8 @@ class CredentialStore:
         **options: Any,
     ) -> RequestsAuth:
         """A ``requests`` auth that always signs with the record as stored now (see httpx_auth)."""
-        auth_id = self._selected(integration_id, auth_id, environment, label)
-        return live_requests_auth(self.live_signer(integration_id, auth_id, org), **options)
+        source = self._source(integration_id, auth_id, environment, label, org)
+        return live_requests_auth(source, **options)
 
     # -- keys ------------------------------------------------------------------------
 
