@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 import credsign
 from credsign import RecordError, parse_record
+from tests.leaks import assert_no_secret
 from tests.strategies import records
 
 ISSUE_EXAMPLES: list[dict[str, Any]] = [
@@ -201,7 +202,7 @@ def test_invalid_records_name_the_field_and_reason(data: Any, path: str, reason:
     assert any(p == path and reason in r for p, r in caught.value.issues), caught.value.issues
     assert f"{path}: " in str(caught.value)
     assert caught.value.__cause__ is None
-    assert caught.value.__context__ is None or caught.value.__suppress_context__
+    assert caught.value.__context__ is None  # pydantic's error would keep the input
 
 
 @pytest.mark.parametrize("data", [None, [], 42, "", "[1]", "{not json", b"\xff\xfe", "x" * 70000])
@@ -250,6 +251,7 @@ def test_junk_is_a_record_or_a_record_error(auth_type: str, data: dict[str, Any]
     except RecordError as error:
         assert error.issues
         assert all(path and reason for path, reason in error.issues)
+        assert error.__context__ is None and error.__cause__ is None
 
 
 injections = st.sampled_from(["\r", "\n", "\r\n", "\x00"])
@@ -327,8 +329,7 @@ def test_secrets_never_show_in_logging(caplog: pytest.LogCaptureFixture) -> None
 def test_errors_never_echo_secrets(data: dict[str, Any]) -> None:
     with pytest.raises(RecordError) as caught:
         parse_record(data)
-    assert "Sup3rSecret" not in str(caught.value)
-    assert "Sup3rSecret" not in repr(caught.value.issues)
+    assert_no_secret(caught.value, "Sup3rSecret")
 
 
 def test_reveal_is_explicit() -> None:

@@ -13,7 +13,8 @@ class RecordError(CredsignError, ValueError):
     """A credential record is invalid.
 
     ``issues`` holds ``(field_path, reason)`` pairs; the message lists them all.
-    Neither ever contains the offending value, so secrets cannot leak through it.
+    Neither ever contains the offending value, and no other exception is chained
+    (``__context__`` and ``__cause__`` are None), so secrets cannot leak through it.
     """
 
     def __init__(self, issues: Sequence[tuple[str, str]]) -> None:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal, TypeAlias, Union
 from urllib.parse import urlsplit
 
@@ -19,9 +18,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
-    SecretStr,
-    SerializationInfo,
     ValidationError,
     field_serializer,
     field_validator,
@@ -31,15 +27,29 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails
 
 from credsign.errors import CredsignError, RecordError
+from credsign.record_fields import (
+    MASK as MASK,  # re-exported: signers mask with the records' mask
+)
+from credsign.record_fields import (
+    NOT_UNICODE,
+    AwsName,
+    Components,
+    HeaderName,
+    HeaderSecret,
+    HeaderValue,
+    IssueAt,
+    KeyId,
+    Password,
+    PlainText,
+    TextSecret,
+    header_name,
+    header_value,
+    no_control,
+)
+from credsign.record_input import load_record_data
+from credsign.scope import base_host_problem
 
-MAX_RECORD_BYTES = 64 * 1024
-MAX_HEADER_VALUE = 8192
 MAX_STATIC_HEADERS = 64
-MASK = "**********"
-
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_VISIBLE_ASCII = re.compile(r"[\x20-\x7e\t]*")
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
 CONTENT_TYPES: Mapping[str, str] = {
@@ -47,67 +57,6 @@ CONTENT_TYPES: Mapping[str, str] = {
     "xml": "application/xml",
     "form-urlencoded": "application/x-www-form-urlencoded",
 }
-
-
-def _header_name(value: str) -> str:
-    if not _TOKEN.fullmatch(value):
-        raise ValueError("is not a valid header name (RFC 9110 token)")
-    return value
-
-
-def _header_value(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain CR, LF, NUL or other control characters")
-    if not _VISIBLE_ASCII.fullmatch(value):
-        raise ValueError("must be visible ASCII, space or tab")
-    if value != value.strip(" \t"):
-        raise ValueError("must not start or end with whitespace")
-    return value
-
-
-def _no_control(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain CR, LF, NUL or other control characters")
-    return value
-
-
-class _IssueAt(ValueError):
-    """A validation failure that belongs to a sub-field of the validated object."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(reason)
-        self.path = path
-        self.reason = reason
-
-
-def _secret_check(max_length: int, check: Callable[[str], str]) -> AfterValidator:
-    def validate(value: SecretStr) -> SecretStr:
-        secret = value.get_secret_value()
-        if not secret:
-            raise ValueError("must not be empty")
-        if len(secret) > max_length:
-            raise ValueError(f"must be at most {max_length} characters")
-        check(secret)
-        return value
-
-    return AfterValidator(validate)
-
-
-def _dump_secret(value: SecretStr, info: SerializationInfo) -> str:
-    context = info.context
-    if isinstance(context, Mapping) and context.get("reveal_secrets"):
-        return value.get_secret_value()
-    return MASK
-
-
-# Secrets are SecretStr: hidden in repr/str/dumps/errors unless revealed explicitly.
-_MASKED = PlainSerializer(_dump_secret, return_type=str)
-HeaderSecret = Annotated[SecretStr, _secret_check(MAX_HEADER_VALUE, _header_value), _MASKED]
-TextSecret = Annotated[SecretStr, _secret_check(MAX_HEADER_VALUE, _no_control), _MASKED]
-Password = Annotated[SecretStr, _secret_check(512, _no_control), _MASKED]
-HeaderName = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_header_name)]
-HeaderValue = Annotated[str, Field(max_length=MAX_HEADER_VALUE), AfterValidator(_header_value)]
-PlainText = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control)]
 
 
 class _Model(BaseModel):
@@ -131,7 +80,7 @@ class StaticHeader(_Model):
 class ApiKey(_Model):
     """Where an API key goes: a header or a query parameter, and its secret value."""
 
-    key: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control)]
+    key: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(no_control)]
     value: TextSecret
     position: Literal["header", "query"] = "header"
 
@@ -139,25 +88,27 @@ class ApiKey(_Model):
     def _check_placement(self) -> ApiKey:
         if self.position == "header":
             for field, check, value in (
-                ("key", _header_name, self.key),
-                ("value", _header_value, self.value.get_secret_value()),
+                ("key", header_name, self.key),
+                ("value", header_value, self.value.get_secret_value()),
             ):
                 try:
                     check(value)
                 except ValueError as exc:
-                    raise _IssueAt(field, f"{exc} (position is header)") from None
+                    raise IssueAt(field, f"{exc} (position is header)") from None
             if self.key.lower() in _FRAMING_HEADERS:
-                raise _IssueAt("key", f"{self.key!r} is set by the HTTP client, not a record")
+                raise IssueAt("key", f"{self.key!r} is set by the HTTP client, not a record")
         return self
 
 
 def _base_url(value: str) -> str:
-    _no_control(value)
+    no_control(value)
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
         raise ValueError("must be an absolute http:// or https:// URL")
     if not parts.hostname:
         raise ValueError("must name a host")
+    if (problem := base_host_problem(parts.netloc)) is not None:
+        raise ValueError(problem)
     if parts.username is not None or parts.password is not None:
         raise ValueError("must not carry user information")
     if parts.query or parts.fragment:
@@ -190,7 +141,8 @@ class _RecordBase(_Model):
     #: The credential fields a usable record (or organization entry) must have.
     REQUIRED: ClassVar[tuple[str, ...]] = ()
 
-    #: Required fields an organization entry takes from its record (AWS4: region, service).
+    #: Fields an organization entry takes from its record, to be validated with them
+    #: (AWS4: region and service, which it requires; HMAC: the secret's encoding).
     INHERITED: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="before")
@@ -201,13 +153,14 @@ class _RecordBase(_Model):
             entries = []
             for index, entry in enumerate(data["organizations"]):
                 if isinstance(entry, Mapping):
-                    for alias in cls.INHERITED:
+                    aliases = [cls.model_fields[name].alias or name for name in cls.INHERITED]
+                    for alias in aliases:
                         if alias in entry:
-                            raise _IssueAt(
+                            raise IssueAt(
                                 f"organizations[{index}].{alias}",
                                 "is shared: set it on the record itself",
                             )
-                    inherited = {alias: data[alias] for alias in cls.INHERITED if alias in data}
+                    inherited = {alias: data[alias] for alias in aliases if alias in data}
                     entry = {**entry, **inherited, "authType": data.get("authType")}
                 entries.append(entry)
             data = {**data, "organizations": entries}
@@ -219,9 +172,9 @@ class _RecordBase(_Model):
         seen: set[str] = set()
         for index, entry in enumerate(organizations):
             if entry.org_id is None:
-                raise _IssueAt(f"organizations[{index}].orgId", "is required")
+                raise IssueAt(f"organizations[{index}].orgId", "is required")
             if entry.org_id in seen:
-                raise _IssueAt(f"organizations[{index}].orgId", "is given twice")
+                raise IssueAt(f"organizations[{index}].orgId", "is given twice")
             seen.add(entry.org_id)
             shared = entry.model_fields_set - {
                 "auth_type",
@@ -231,7 +184,7 @@ class _RecordBase(_Model):
             }
             if shared:
                 name = type(self).model_fields[sorted(shared)[0]].alias or sorted(shared)[0]
-                raise _IssueAt(
+                raise IssueAt(
                     f"organizations[{index}].{name}", "is shared: set it on the record itself"
                 )
         if not organizations:
@@ -243,7 +196,7 @@ class _RecordBase(_Model):
                         if self.org_id is None and self.ORG_FIELDS
                         else ""
                     )
-                    raise _IssueAt(alias, "is required" + own)
+                    raise IssueAt(alias, "is required" + own)
         return self
 
     def has_credentials(self) -> bool:
@@ -295,7 +248,7 @@ class _RecordBase(_Model):
     def _no_clash_with_auth_header(self) -> _RecordBase:
         for index, header in enumerate(self.headers):
             if header.key.lower() in self.auth_header_names():
-                raise _IssueAt(
+                raise IssueAt(
                     f"headers[{index}].key", f"clashes with a header {self.auth_type} sets"
                 )
         return self
@@ -327,7 +280,7 @@ class _RecordBase(_Model):
 
 
 #: What an organization entry is written without: it has the record's.
-_WRITTEN_ON_THE_RECORD = frozenset({"authType", "region", "service"})
+_WRITTEN_ON_THE_RECORD = frozenset({"authType", "region", "service", "secretEncoding"})
 _AUTHORIZATION = frozenset({"authorization"})
 _AWS4_HEADERS = frozenset(
     {"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"}
@@ -342,7 +295,7 @@ class NoAuthRecord(_RecordBase):
 class BasicAuthRecord(_RecordBase):
     auth_type: Literal["BASIC_AUTH"]
     username: (
-        Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control)] | None
+        Annotated[str, Field(min_length=1, max_length=256), AfterValidator(no_control)] | None
     ) = None
     password: Password | None = None
     organizations: tuple[BasicAuthRecord, ...] = ()
@@ -388,12 +341,12 @@ class ApiKeyRecord(_RecordBase):
     @model_validator(mode="after")
     def _placements_distinct(self) -> ApiKeyRecord:
         if not self.placements() and not self.organizations:
-            raise _IssueAt("apiKey", "is required (or apiKeys, or organizations)")
+            raise IssueAt("apiKey", "is required (or apiKeys, or organizations)")
         seen: set[tuple[str, str]] = set()
         for placement in self.placements():
             name = placement.key.lower() if placement.position == "header" else placement.key
             if (placement.position, name) in seen:
-                raise _IssueAt("apiKeys", f"{placement.position} {placement.key!r} is given twice")
+                raise IssueAt("apiKeys", f"{placement.position} {placement.key!r} is given twice")
             seen.add((placement.position, name))
         return self
 
@@ -403,9 +356,6 @@ class ApiKeyRecord(_RecordBase):
 
     def auth_header_names(self) -> frozenset[str]:
         return frozenset(p.key.lower() for p in self.placements() if p.position == "header")
-
-
-_AWS_NAME = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
 
 
 class Aws4Record(_RecordBase):
@@ -421,8 +371,8 @@ class Aws4Record(_RecordBase):
     ) = None
     secret_key: TextSecret | None = None
     session_token: HeaderSecret | None = None
-    region: _AWS_NAME
-    service: _AWS_NAME
+    region: AwsName
+    service: AwsName
     organizations: tuple[Aws4Record, ...] = ()
     ORG_FIELDS = ("access_key", "secret_key", "session_token")
     INHERITED = ("region", "service")
@@ -435,11 +385,11 @@ class Aws4Record(_RecordBase):
     def _keys_together(self) -> Aws4Record:
         if (self.access_key is None) != (self.secret_key is None):
             missing = "secretKey" if self.secret_key is None else "accessKey"
-            raise _IssueAt(missing, "is required when the other key is given")
+            raise IssueAt(missing, "is required when the other key is given")
         if self.session_token is not None and self.access_key is None:
-            raise _IssueAt("sessionToken", "needs accessKey and secretKey")
+            raise IssueAt("sessionToken", "needs accessKey and secretKey")
         if self.payload == "unsigned" and self.signature_location == "query":
-            raise _IssueAt(
+            raise IssueAt(
                 "payload",
                 "'unsigned' needs signatureLocation 'header': a presigned URL cannot declare it "
                 "(presigned S3 URLs are always unsigned)",
@@ -450,30 +400,6 @@ class Aws4Record(_RecordBase):
         return _AWS4_HEADERS
 
 
-def _keyid(value: str) -> str:
-    """An RFC 9421 keyid: an RFC 8941 string, so printable ASCII and no tab."""
-    _header_value(value)
-    if "\t" in value:
-        raise ValueError("must not contain tabs (it is the signature's keyid)")
-    return value
-
-
-def _components(components: tuple[str, ...]) -> tuple[str, ...]:
-    # Imported here: the signing package imports this module.
-    from credsign.signing.rfc9421_rules import Component, ComponentError
-
-    seen: set[Component] = set()
-    for index, text in enumerate(components):
-        try:
-            component = Component.parse(text)
-        except ComponentError as error:
-            raise _IssueAt(f"[{index}]", str(error)) from None
-        if component in seen:
-            raise _IssueAt(f"[{index}]", "is listed twice")
-        seen.add(component)
-    return components
-
-
 class HmacSha256Record(_RecordBase):
     """RFC 9421 HTTP Message Signatures with ``hmac-sha256``; ``keyid`` is the client id.
 
@@ -482,18 +408,14 @@ class HmacSha256Record(_RecordBase):
     """
 
     auth_type: Literal["HMAC_SHA256"]
-    client_id: (
-        Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_keyid)] | None
-    ) = None
+    client_id: KeyId | None = None
     client_secret: TextSecret | None = None
     organizations: tuple[HmacSha256Record, ...] = ()
     ORG_FIELDS = REQUIRED = ("client_id", "client_secret")
+    INHERITED = ("secret_encoding",)
     _entries = field_serializer("organizations", mode="wrap")(_RecordBase._dump_entries)
     secret_encoding: Literal["utf-8", "base64"] = "utf-8"
-    components: (
-        Annotated[tuple[str, ...], Field(min_length=1, max_length=32), AfterValidator(_components)]
-        | None
-    ) = None
+    components: Components | None = None
     signature_label: Annotated[str, Field(max_length=64, pattern=r"^[a-z*][a-z0-9_\-.*]*$")] = (
         "sig1"
     )
@@ -508,9 +430,9 @@ class HmacSha256Record(_RecordBase):
             try:
                 key = base64.b64decode(self.client_secret.get_secret_value(), validate=True)
             except ValueError:
-                raise _IssueAt("clientSecret", "is not valid base64 (secretEncoding)") from None
+                raise IssueAt("clientSecret", "is not valid base64 (secretEncoding)") from None
             if not key:
-                raise _IssueAt("clientSecret", "decodes to no bytes")
+                raise IssueAt("clientSecret", "decodes to no bytes")
         return self
 
     def secret_bytes(self) -> bytes:
@@ -549,25 +471,14 @@ def _path(location: tuple[int | str, ...]) -> str:
 def _issue(error: ErrorDetails) -> tuple[str, str]:
     path = _path(error["loc"])
     cause = error.get("ctx", {}).get("error")
-    if isinstance(cause, _IssueAt):
+    if isinstance(cause, IssueAt):
         if path == "record":
             return cause.path, cause.reason
         joiner = "" if cause.path.startswith("[") else "."
         return f"{path}{joiner}{cause.path}", cause.reason
+    if error["type"] == "string_unicode":  # pydantic's words for a lone surrogate
+        return path, NOT_UNICODE
     return path, error["msg"].removeprefix("Value error, ")
-
-
-def _load(data: Mapping[str, Any] | str | bytes | bytearray) -> Mapping[str, Any]:
-    if isinstance(data, (str, bytes, bytearray)):
-        if len(data) > MAX_RECORD_BYTES:
-            raise RecordError([("record", f"is larger than {MAX_RECORD_BYTES} bytes")])
-        try:
-            data = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise RecordError([("record", f"is not valid JSON ({exc})")]) from None
-    if not isinstance(data, Mapping):
-        raise RecordError([("record", "must be a JSON object")])
-    return data
 
 
 def parse_record(data: Mapping[str, Any] | str | bytes | bytearray) -> Record:
@@ -575,7 +486,7 @@ def parse_record(data: Mapping[str, Any] | str | bytes | bytearray) -> Record:
 
     Every failure raises :class:`RecordError` naming the field path and the reason.
     """
-    mapping = _load(data)
+    mapping = load_record_data(data)
     auth_type = mapping.get("authType")
     if auth_type is None:
         raise RecordError([("authType", "is required")])
@@ -585,8 +496,8 @@ def parse_record(data: Mapping[str, Any] | str | bytes | bytearray) -> Record:
         expected = ", ".join(RECORD_TYPES)
         raise RecordError([("authType", f"unknown auth type {shown!r} (expected {expected})")])
     try:
-        record = model.model_validate(mapping, by_alias=True, by_name=False)
+        return model.model_validate(mapping, by_alias=True, by_name=False)  # type: ignore[return-value]
     except ValidationError as exc:
         issues = [_issue(error) for error in exc.errors()]
-        raise RecordError(issues) from None
-    return record  # type: ignore[return-value]
+    # Raised here, not in the except block: its __context__ would keep the input.
+    raise RecordError(issues)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from credsign.errors import CredsignError
+from credsign.record_fields import header_value, no_control
 
 
 class CredentialsExpiredError(CredsignError):
@@ -27,6 +28,23 @@ class AwsCredentials:
     secret_key: str = field(repr=False)
     session_token: str | None = field(default=None, repr=False)
     expires_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        """Keys from a source obey a record's rules: else signing would fail mid-request
+        with an encoding error holding the key, or put a CR/LF into a header."""
+        for name, check, value in (
+            ("access_key", header_value, self.access_key),
+            ("secret_key", no_control, self.secret_key),
+            ("session_token", header_value, self.session_token),
+        ):
+            reason = None
+            if value is not None:
+                try:
+                    check(value)
+                except ValueError as error:
+                    reason = str(error)
+            if reason is not None:
+                raise CredsignError(f"AWS credentials: {name} {reason}")
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
