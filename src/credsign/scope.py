@@ -3,18 +3,97 @@
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+import idna
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+#: What an ASCII baseUrl host may hold: anything else httpx percent-encodes, urllib3
+#: decodes or refuses, so the clients would not agree on the host they send.
+_PLAIN_HOST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._:")
+
+
+def wire_host(host: str) -> str | None:
+    """The host httpx and requests put on the wire for ``host``; None if they would disagree.
+
+    An ASCII host goes out lower-cased. A non-ASCII one is encoded the way the clients
+    do it (see ``_client_encodings``); a client that cannot encode it sends nothing, so
+    the other one's encoding is the only wire host there is. Python's ``idna`` codec
+    (IDNA 2003) must not be used here: it maps sharp s to ``ss``, final sigma to sigma
+    and drops joiners, naming another host than the one the clients connect to.
+    """
+    if host.isascii():
+        return host.lower()
+    whole, by_label = _client_encodings(host)
+    if whole is None or by_label is None or whole == by_label:
+        return whole or by_label
+    return None  # the clients would reach different hosts: match no scope
+
+
+@lru_cache(maxsize=1024)
+def _client_encodings(host: str) -> tuple[str | None, str | None]:
+    """``host`` as httpx and as urllib3 encode it, with IDNA 2008; None: refused.
+
+    httpx lower-cases and encodes the whole host (``httpx._urlparse.encode_host``),
+    urllib3 each dot-separated label (``urllib3.util.url._idna_encode``). Lower-casing
+    a label alone can differ: a capital sigma ending a label lower-cases to a final
+    sigma there, but not within the whole host (the dot does not end a word).
+    """
+    whole = by_label = None
+    with suppress(idna.IDNAError):
+        whole = idna.encode(host.lower()).decode("ascii")
+    with suppress(idna.IDNAError):
+        by_label = ".".join(
+            label.lower()
+            if label.isascii()
+            else idna.encode(label.lower(), strict=True).decode("ascii")
+            for label in host.split(".")
+        )
+    return whole, by_label
+
+
+def base_host_problem(netloc: str) -> str | None:
+    """Why credentials scoped to ``netloc``'s host could reach another host, or None.
+
+    The host must be one every client sends alike, that sockets can resolve
+    (Python's codec checks label lengths), and, when it is not ASCII, that IDNA 2003
+    and UTS 46 encode as the clients do: otherwise the record's author may mean
+    another registrable domain than the one the clients reach.
+    """
+    host = _raw_host(netloc)
+    wire: str | None = host.lower()
+    if not host.isascii():
+        whole, by_label = _client_encodings(host)
+        wire = whole if whole == by_label else None
+    if wire is None:
+        return "has a host that httpx or requests cannot encode"
+    if not _PLAIN_HOST.issuperset(wire):
+        return "has a host with characters HTTP clients encode differently"
+    try:
+        idna2003 = host.encode("idna").decode("ascii").lower()
+        uts46 = wire if host.isascii() else idna.encode(host, uts46=True).decode("ascii")
+    except (UnicodeError, idna.IDNAError):
+        return "has a host with an empty or overlong label"
+    if idna2003 != wire or uts46 != wire:
+        return "has a host IDNA 2003 and IDNA 2008 encode differently (a look-alike name)"
+    return None
+
 
 _DECODED = {"%2e": ".", "%2f": "/", "%5c": "/", "\\": "/"}
 _TO_DECODE = re.compile(r"%2[eEfF]|%5[cC]|\\")
 
 
 class Target(NamedTuple):
-    """Where a request goes: lower-case scheme, ASCII host, explicit port, raw path."""
+    """Where a request goes: lower-case scheme, wire host, explicit port, raw path.
+
+    The host is what the clients send (:func:`wire_host`); one they cannot encode
+    stays as written, so it equals no scope's host.
+    """
 
     scheme: str
     host: str
@@ -26,9 +105,21 @@ class Target(NamedTuple):
         """Parse an absolute URL (as prepared by requests, or a Location)."""
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
-        host = (parts.hostname or "").encode("idna").decode("ascii").lower()
+        if parts.netloc.isascii():
+            host = parts.hostname or ""  # lower-cased
+        else:  # a Location as sent: encode the host as the clients will, from its own case
+            host = _raw_host(parts.netloc)
+            host = wire_host(host) or host  # unencodable: left as is, it matches no scope
         port = parts.port or DEFAULT_PORTS.get(scheme, 0)
         return cls(scheme, host, port, parts.path or "/")
+
+
+def _raw_host(netloc: str) -> str:
+    """The host of ``netloc`` in its own case (``SplitResult.hostname`` lower-cases it)."""
+    host = netloc.rpartition("@")[2]
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.partition(":")[0]
 
 
 def host_header(target: Target) -> str:

@@ -7,7 +7,13 @@ from collections.abc import Generator
 
 import httpx
 
-from credsign.adapters.httpx_fast import FAST_HEADERS, query_of, target_of, with_query
+from credsign.adapters.httpx_fast import (
+    FAST_HEADERS,
+    has_query_mark,
+    query_of,
+    target_of,
+    with_query,
+)
 from credsign.adapters.policy import (
     REDIRECT_WARNING,
     redirect_method,
@@ -103,6 +109,10 @@ class HttpxHead:
     def query(self) -> str:
         return query_of(self.request.url)
 
+    @property
+    def has_query_mark(self) -> bool:
+        return has_query_mark(self.request.url)
+
     def set_query(self, query: str) -> None:
         self.request.url = with_query(self.request.url, query)
 
@@ -159,6 +169,8 @@ class HttpxAuth(httpx.Auth):
         while response.has_redirect_location:
             cookies.extract_cookies(response)
             request = _next_hop(request, response, cookies)
+            if self.requires_request_body:  # the body is in memory now: hash it for this hop
+                request.read()
             head = HttpxHead(request)
             signer.strip(head)
             if scope.contains(head.target()):

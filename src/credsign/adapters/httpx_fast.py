@@ -39,7 +39,11 @@ FAST_URL = _probe_url()
 
 
 def target_of(url: httpx.URL) -> Target:
-    """Where ``url`` goes, read without httpx re-encoding each part."""
+    """Where ``url`` goes, read without httpx re-encoding each part.
+
+    httpx parsed the host into what it sends (IDNA 2008, lower case): the wire host
+    that ``scope.wire_host`` computes for other URLs, with nothing left to encode.
+    """
     if FAST_URL:
         parsed = url._uri_reference
         scheme = parsed.scheme
@@ -57,6 +61,13 @@ def query_of(url: httpx.URL) -> str:
     if FAST_URL:
         return url._uri_reference.query or ""
     return url.query.decode("ascii")
+
+
+def has_query_mark(url: httpx.URL) -> bool:
+    """Whether ``url`` has a ``?``, which httpx sends even before an empty query."""
+    if FAST_URL:
+        return url._uri_reference.query is not None
+    return b"?" in url.raw_path
 
 
 def with_query(url: httpx.URL, query: str) -> httpx.URL:

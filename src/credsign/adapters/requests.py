@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import sys
+from types import CodeType
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.sessions import SessionRedirectMixin
 from requests.structures import CaseInsensitiveDict
 from requests.utils import requote_uri
 
 from credsign.adapters.policy import redirect_method, redirect_scope, sign_in_scope
-from credsign.errors import CredsignError
+from credsign.adapters.requests_body import body_digest
 from credsign.records import Record
 from credsign.scope import Target, host_header
 from credsign.signing import Clock, Signer, as_signer, utc_now
-from credsign.signing.base import HASHES, HeaderSet
-
-_CHUNK = 64 * 1024
+from credsign.signing.base import HeaderSet
 
 
 def _split_query(url: str) -> tuple[str, str, str]:
@@ -67,6 +68,11 @@ class UrlHead:
     def query(self) -> str:
         return _split_query(self.url)[1]
 
+    @property
+    def has_query_mark(self) -> bool:
+        """requests sends ``path_url``, which drops the ``?`` of an empty query."""
+        return bool(self.query)
+
     def set_query(self, query: str) -> None:
         base, _, fragment = _split_query(self.url)
         self.url = f"{base}?{query}{fragment}" if query else base + fragment
@@ -86,32 +92,6 @@ class RequestsHead(UrlHead):
         self.request.url = self.url
 
 
-def body_digest(body: Any, algorithm: str) -> bytes:
-    """Digest of a requests body as http.client will send it, without consuming it.
-
-    Files are read in chunks and put back where they were; iterators cannot be
-    read twice, so they are refused (sign them with ``payload: unsigned``).
-    """
-    digest = HASHES[algorithm]()
-    if body is None:
-        pass
-    elif isinstance(body, bytes | bytearray | memoryview):
-        digest.update(body)
-    elif isinstance(body, str):
-        digest.update(body.encode("iso-8859-1"))  # what http.client sends for str bodies
-    elif hasattr(body, "read") and hasattr(body, "seek") and hasattr(body, "tell"):
-        position = body.tell()
-        for chunk in iter(lambda: body.read(_CHUNK), b""):
-            digest.update(chunk.encode("iso-8859-1") if isinstance(chunk, str) else chunk)
-        body.seek(position)
-    else:
-        raise CredsignError(
-            "cannot hash a streaming (iterator) body without consuming it: "
-            "sign it with payload 'unsigned', or pass bytes or a seekable file"
-        )
-    return digest.digest()
-
-
 def _redirect_target(response: requests.Response) -> str:
     """The absolute URL requests will follow (see ``SessionRedirectMixin.resolve_redirects``)."""
     location = response.headers["location"].encode("latin1").decode("utf8")
@@ -122,34 +102,51 @@ def _redirect_target(response: requests.Response) -> str:
     return requote_uri(location)
 
 
-class _ResignedLocation(CaseInsensitiveDict[str]):
-    """A 3xx's headers whose Location reads as the re-signed next-hop URL, briefly.
+def _code_of(name: str) -> CodeType | None:
+    """The code of requests' redirect step ``name``; None if requests no longer has it."""
+    return getattr(getattr(SessionRedirectMixin, name, None), "__code__", None)
 
-    requests reads Location once to act on the first response (follow it, or build
-    ``Response.next``) and twice for each later hop (``Response.next``, then follow).
-    After those reads, or once the next response arrives, Location reads as the
-    server sent it, so nothing returned to the caller carries the re-signed URL.
+
+# The two steps of requests' redirect following that credsign answers differently from
+# everyone else. If a requests release renames them, nothing matches: hops then go
+# without the re-signed query or Authorization (never with credentials out of scope).
+_GET_REDIRECT_TARGET = _code_of("get_redirect_target")
+_REBUILD_AUTH = _code_of("rebuild_auth")
+
+
+class _ResignedLocation(CaseInsensitiveDict[str]):
+    """A 3xx's headers whose Location reads as the re-signed next-hop URL to requests alone.
+
+    requests builds the next hop from Location (``get_redirect_target``), so a signer
+    that puts credentials in the query can only reach that hop through it. Every other
+    reader, the caller included, reads the Location the server sent.
     """
 
-    def __init__(self, headers: CaseInsensitiveDict[str], resigned: str, reads: int) -> None:
+    def __init__(self, headers: CaseInsensitiveDict[str], resigned: str) -> None:
         super().__init__(headers)
-        self._resigned: str | None = resigned
-        self._reads_left = reads
+        self._resigned = resigned
 
     def __getitem__(self, key: str) -> str:
-        if self._resigned is not None and key.lower() == "location":
-            resigned = self._resigned
-            self._reads_left -= 1
-            if not self._reads_left:
-                self.restore()
-            return resigned
+        if key.lower() == "location" and sys._getframe(1).f_code is _GET_REDIRECT_TARGET:
+            return self._resigned
         return super().__getitem__(key)
 
-    def __contains__(self, key: object) -> bool:  # Mapping's would read (and use up) the value
-        return isinstance(key, str) and any(name.lower() == key.lower() for name in self)
 
-    def restore(self) -> None:
-        self._resigned = None
+class _SignedHopHeaders(CaseInsensitiveDict[str]):
+    """Headers credsign signed for an in-scope next hop: ``rebuild_auth`` keeps Authorization.
+
+    requests drops Authorization whenever the host changes (``rebuild_auth``), so on
+    A -> B -> A the hop back to A would go unauthenticated. The hook already judged
+    that hop in scope and signed it for its URL; only that one deletion is ignored.
+    """
+
+    def copy(self) -> _SignedHopHeaders:  # requests copies the headers for the next hop
+        return _SignedHopHeaders(self)
+
+    def __delitem__(self, key: str) -> None:
+        if key.lower() == "authorization" and sys._getframe(1).f_code is _REBUILD_AUTH:
+            return
+        super().__delitem__(key)
 
 
 class RequestsAuth(requests.auth.AuthBase):
@@ -176,17 +173,13 @@ class RequestsAuth(requests.auth.AuthBase):
 class _RedirectGuard:
     """Response hook: prepares the request requests will copy for the next hop."""
 
-    __slots__ = ("auth", "first", "resigned")
+    __slots__ = ("auth", "first")
 
     def __init__(self, auth: RequestsAuth, first: requests.PreparedRequest) -> None:
         self.auth = auth
         self.first = first  # the request auth signed; the chain's scope is its origin
-        self.resigned: _ResignedLocation | None = None
 
     def __call__(self, response: requests.Response, **_: Any) -> requests.Response:
-        if self.resigned is not None:
-            self.resigned.restore()
-            self.resigned = None
         if not response.is_redirect:
             return response
         signer = self.auth.signer
@@ -201,12 +194,14 @@ class _RedirectGuard:
                 head.headers.pop(name, None)
         hop = UrlHead(method, location, head.headers, body)
         scope = redirect_scope(signer, Target.from_url(self.first.url or ""))
-        if scope.contains(hop.target()):
+        inside = scope.contains(hop.target())
+        if inside:
             signer.sign(hop, self.auth.clock)
         else:
             signer.strip(hop)
+        response.request.headers = (_SignedHopHeaders if inside else CaseInsensitiveDict)(
+            hop.headers
+        )
         if hop.url != location:
-            reads = 1 if response.request is self.first else 2
-            self.resigned = _ResignedLocation(response.headers, hop.url, reads)
-            response.headers = self.resigned
+            response.headers = _ResignedLocation(response.headers, hop.url)
         return response
