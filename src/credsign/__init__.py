@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from credsign import log_redaction
 from credsign.adapters.httpx import HttpxAuth
 from credsign.errors import (
     ConflictError,
@@ -61,6 +62,7 @@ __all__ = [
     "StoreError",
     "StoreValidationError",
     "compile_signer",
+    "log_redaction",
     "parse_record",
 ]
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from credsign.errors import CredsignError
+from credsign.log_redaction import register_query_names
 from credsign.records import (
     ApiKeyRecord,
     Aws4Record,
@@ -52,7 +53,9 @@ def compile_signer(record: Record, org: str | None = None) -> Signer:
     compiler = _COMPILERS.get(type(record))
     if compiler is None:
         raise CredsignError(f"no signer for records of type {type(record).__name__}")
-    return compiler(record.for_organization(org))
+    signer = compiler(record.for_organization(org))
+    register_query_names(signer.query_names)  # their values are then masked in client logs
+    return signer
 
 
 def as_signer(credentials: Record | Signer, org: str | None = None) -> Signer:
@@ -60,5 +63,6 @@ def as_signer(credentials: Record | Signer, org: str | None = None) -> Signer:
     if isinstance(credentials, Signer):
         if org is not None:
             raise CredsignError("org= selects credentials of a record, not of a compiled signer")
+        register_query_names(credentials.query_names)  # a signer built without compile_signer
         return credentials
     return compile_signer(credentials, org)
