@@ -148,6 +148,24 @@ def split_query(query: str) -> list[tuple[str, str]]:
     return sorted(pairs)
 
 
+def plain_case(url: str) -> Case:
+    """A GET of ``url`` with the AWS test suite's example keys, at its instant."""
+    return Case(
+        method="GET",
+        url=url,
+        headers=(),
+        body=b"",
+        service="execute-api",
+        region="us-east-1",
+        access_key="AKIDEXAMPLE",
+        secret_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        token=None,
+        expires=3600,
+        moment=dt.datetime(2015, 8, 30, 12, 36, tzinfo=dt.timezone.utc),
+        presign=False,
+    )
+
+
 # --- strategies -----------------------------------------------------------------------
 
 TOKEN_CHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -385,26 +403,13 @@ def test_presigned_url_requests(case: Case) -> None:
 def test_raw_plus_reads_as_space() -> None:
     """The one intended query difference: credsign reads a raw "+" as a space.
 
-    credsign decodes query names and values as form data (``unquote_plus`` in
-    ``sigv4_rules.canonical_component``), so a raw "+" is canonically "%20";
+    credsign decodes query names and values as form data, to bytes
+    (``query.decode_component``), so a raw "+" is canonically "%20";
     botocore copies the raw query into the canonical request, "+" included. Hence
     the generators never emit a raw "+", and this pins the difference: credsign's
     signature for "q=a+b" is botocore's for "q=a%20b", not botocore's for "q=a+b".
     """
-    plus = Case(
-        method="GET",
-        url="https://example.amazonaws.com/?q=a+b",
-        headers=(),
-        body=b"",
-        service="execute-api",
-        region="us-east-1",
-        access_key="AKIDEXAMPLE",
-        secret_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        token=None,
-        expires=3600,
-        moment=dt.datetime(2015, 8, 30, 12, 36, tzinfo=dt.timezone.utc),
-        presign=False,
-    )
+    plus = plain_case("https://example.amazonaws.com/?q=a+b")
     space = dataclasses.replace(plus, url="https://example.amazonaws.com/?q=a%20b")
     signed, botocore_plus = sign_httpx(plus)
     _, botocore_space = sign_httpx(space)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from credsign.errors import CredsignError
-from credsign.records import Aws4Record
+from credsign.records import MASK, Aws4Record
 from credsign.signing.aws_credentials import (
     AwsCredentials,
     AwsCredentialSource,
@@ -252,16 +252,47 @@ class Sigv4Signer(Signer):
             head.set_query(query)  # what is sent must be what was signed
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Sigv4Explanation:
-    """What a SigV4 signature was computed over, and what it adds to the request."""
+    """What a SigV4 signature was computed over, and what it adds to the request.
+
+    The fields hold exactly what was signed, session token included; ``repr``
+    and ``str`` (what ends up in logs and tracebacks) show the token masked.
+    """
 
     canonical_request: str
     string_to_sign: str
     signature: str
-    headers: tuple[tuple[str, str], ...] = field(repr=False)  # holds the session token
-    query: str | None = field(repr=False)  # the query to send, when it changes
+    headers: tuple[tuple[str, str], ...]  # holds the session token
+    query: str | None  # the query to send, when it changes
     stale_headers: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return (
+            f"Sigv4Explanation(canonical_request={_masked(self.canonical_request)!r}, "
+            f"string_to_sign={self.string_to_sign!r}, signature={self.signature!r}, "
+            f"stale_headers={self.stale_headers!r})"
+        )
+
+
+_SESSION_HEADER_LINE = "x-amz-security-token:"
+_SESSION_PARAM = "X-Amz-Security-Token="
+
+
+def _masked(canonical_request: str) -> str:
+    """``canonical_request`` with the session token's header line and parameter masked."""
+    lines = canonical_request.split("\n")
+    if len(lines) > 2:  # the canonical query
+        params = lines[2].split("&")
+        lines[2] = "&".join(
+            [_SESSION_PARAM + MASK if p.startswith(_SESSION_PARAM) else p for p in params]
+        )
+    return "\n".join(
+        [
+            _SESSION_HEADER_LINE + MASK if line.startswith(_SESSION_HEADER_LINE) else line
+            for line in lines
+        ]
+    )
 
 
 def _record_keys(record: Aws4Record) -> StaticCredentials:

@@ -11,9 +11,10 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable, Iterable
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote
 
 from credsign.signing.hmac_key import HmacSha256Key
+from credsign.signing.query import decode_component
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -46,7 +47,7 @@ _PLAIN_COMPONENT = re.compile(r"[A-Za-z0-9\-._~]*")
 _ESCAPE_OR_UNSAFE = re.compile(r"%[0-9A-Fa-f]{2}|[^A-Za-z0-9\-._~/]")
 
 
-def uri_encode(text: str, safe: str = "~") -> str:
+def uri_encode(text: str | bytes, safe: str = "~") -> str:
     """AWS's UriEncode: UTF-8, every byte but unreserved ones as upper-case ``%XY``."""
     return quote(text, safe=safe)
 
@@ -87,10 +88,22 @@ def _keep_escape(match: re.Match[str]) -> str:
 
 
 def canonical_component(raw: str) -> str:
-    """A query name or value as sent, in AWS's encoding (``+`` read as a space)."""
+    """A query name or value as sent, in AWS's encoding (``+`` read as a space).
+
+    Fast path: a component of unreserved characters only is already canonical.
+    """
     if _PLAIN_COMPONENT.fullmatch(raw):
         return raw
-    return uri_encode(unquote_plus(raw))
+    return recode_component(raw)
+
+
+def recode_component(raw: str) -> str:
+    """The general path: percent-decoded to bytes, then encoded from those bytes.
+
+    Never through text: ``%FF`` stays ``%FF`` (decoding it as UTF-8 would sign
+    and send ``%EF%BF%BD``).
+    """
+    return uri_encode(decode_component(raw))
 
 
 def query_pairs(query: str) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from credsign.errors import SignatureError
 from credsign.scope import Target, host_header
@@ -33,6 +33,7 @@ _AUTHORIZATION = re.compile(
     r"SignedHeaders=(?P<signed>[^,\s]+),\s*Signature=(?P<signature>[0-9a-f]{64})"
 )
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
+_HEX64 = re.compile("[0-9a-f]{64}")
 MAX_PRESIGN_SECONDS = 604800
 
 
@@ -87,11 +88,9 @@ def verify_sigv4(
     ``region``/``service``, when given, must match the signature's scope.
     """
     now = now or datetime.now(timezone.utc)
-    lines = [
-        (name.lower(), value)
-        for name, value in (headers.items() if isinstance(headers, Mapping) else headers)
-    ]
-    parts = urlsplit(url)
+    method = _text(method, "the method")
+    lines = _lines(headers)
+    parts, host = _split(_text(url, "the URL"))
     pairs = query_pairs(parts.query)
     claim = _claim(lines, pairs)
     signed_at = _check_time(claim, now, max_skew)
@@ -104,7 +103,6 @@ def verify_sigv4(
     payload = _payload(lines, body, presigned=claim.expires is not None, s3=s3)
     canonical_query = join_pairs(sorted(p for p in pairs if p[0] != "X-Amz-Signature"))
     uri = canonical_uri(parts.path, normalize=not s3, double_encode=not s3)
-    host = host_header(Target.from_url(url))
     canonical_headers = _signed_header_block(lines, claim.signed_headers, host)
     signed = ";".join(claim.signed_headers)
     request = (
@@ -125,9 +123,61 @@ def verify_sigv4(
     )
 
 
+def _text(value: object, what: str) -> str:
+    """``value`` if it is text UTF-8 can encode (the canonical request is hashed as UTF-8)."""
+    if not isinstance(value, str):
+        raise SignatureError("malformed", f"{what} must be str")
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise SignatureError("malformed", f"{what} is not valid Unicode text") from None
+    return value
+
+
+def _lines(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The received header lines, names lower-cased; anything but str pairs is malformed."""
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    try:
+        pairs: list[object] = list(items)
+    except TypeError:
+        raise SignatureError("malformed", "headers must be (name, value) pairs") from None
+    lines = []
+    for pair in pairs:
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise SignatureError("malformed", "headers must be (name, value) pairs")
+        lines.append((_text(pair[0], "a header name").lower(), _text(pair[1], "a header value")))
+    return lines
+
+
+def _split(url: str) -> tuple[SplitResult, str]:
+    """The URL's parts and the Host header its authority implies."""
+    try:
+        return urlsplit(url), host_header(Target.from_url(url))
+    except ValueError:  # UnicodeError included: a bad port, IPv6 literal or IDNA label
+        raise SignatureError("malformed", "the URL's host or port is invalid") from None
+
+
+def _param(query: dict[str, list[str]], name: str) -> str:
+    """The one value of a presign parameter."""
+    values = query.get(name, [])
+    if len(values) != 1:
+        raise SignatureError("malformed", f"{name} must appear exactly once")
+    return values[0]
+
+
+def _decoded(value: str, name: str) -> str:
+    try:
+        return unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise SignatureError("malformed", f"{name} is not UTF-8") from None
+
+
 def _claim(lines: list[tuple[str, str]], pairs: list[tuple[str, str]]) -> _Claim:
     authorizations = [value for name, value in lines if name == "authorization"]
-    query = dict(pairs)
+    query: dict[str, list[str]] = {}
+    for name, value in pairs:
+        query.setdefault(name, []).append(value)
     if authorizations:
         if len(authorizations) > 1:
             raise SignatureError("malformed", "more than one Authorization header")
@@ -140,17 +190,17 @@ def _claim(lines: list[tuple[str, str]], pairs: list[tuple[str, str]]) -> _Claim
             raise SignatureError("malformed", "exactly one X-Amz-Date header is required")
         amz_date, expires = amz_dates[0].strip(), None
     elif "X-Amz-Algorithm" in query:
-        if query["X-Amz-Algorithm"] != ALGORITHM:
+        if _param(query, "X-Amz-Algorithm") != ALGORITHM:
             raise SignatureError("malformed", "X-Amz-Algorithm must be AWS4-HMAC-SHA256")
-        try:
-            credential = unquote(query["X-Amz-Credential"])
-            signed = unquote(query["X-Amz-SignedHeaders"])
-            proof = query["X-Amz-Signature"]
-            amz_date = query["X-Amz-Date"]
-            expires = int(query["X-Amz-Expires"])
-        except (KeyError, ValueError):
-            raise SignatureError("malformed", "a presigned URL parameter is missing") from None
-        if not 1 <= expires <= MAX_PRESIGN_SECONDS or not re.fullmatch("[0-9a-f]{64}", proof):
+        credential = _decoded(_param(query, "X-Amz-Credential"), "X-Amz-Credential")
+        signed = _decoded(_param(query, "X-Amz-SignedHeaders"), "X-Amz-SignedHeaders")
+        proof = _param(query, "X-Amz-Signature")
+        amz_date = _param(query, "X-Amz-Date")
+        seconds = _param(query, "X-Amz-Expires")
+        if not (seconds.isascii() and seconds.isdigit() and len(seconds) <= 6):
+            raise SignatureError("malformed", "X-Amz-Expires is not a number of seconds")
+        expires = int(seconds)
+        if not 1 <= expires <= MAX_PRESIGN_SECONDS or not _HEX64.fullmatch(proof):
             raise SignatureError("malformed", "X-Amz-Expires or X-Amz-Signature is invalid")
     else:
         raise SignatureError("missing", "no Authorization header and no presigned parameters")
@@ -164,7 +214,7 @@ def _claim(lines: list[tuple[str, str]], pairs: list[tuple[str, str]]) -> _Claim
 
 
 def _check_scope(claim: _Claim, region: str | None, service: str | None) -> None:
-    if not claim.amz_date.startswith(claim.date):
+    if claim.amz_date[:8] != claim.date:
         raise SignatureError("scope", "the credential date is not the date of X-Amz-Date")
     if region is not None and claim.region != region:
         raise SignatureError("scope", f"signed for region {claim.region!r}, not {region!r}")
@@ -173,8 +223,12 @@ def _check_scope(claim: _Claim, region: str | None, service: str | None) -> None
 
 
 def _check_time(claim: _Claim, now: datetime, max_skew: timedelta) -> datetime:
+    value = claim.amz_date
+    digits = value[:8] + value[9:15]
     try:
-        signed_at = datetime.strptime(claim.amz_date, _AMZ_DATE).replace(tzinfo=timezone.utc)
+        if len(value) != 16 or not (digits.isascii() and digits.isdigit()):
+            raise ValueError  # strptime alone takes "2026112T12000Z" and non-ASCII digits
+        signed_at = datetime.strptime(value, _AMZ_DATE).replace(tzinfo=timezone.utc)
     except ValueError:
         raise SignatureError("malformed", "X-Amz-Date is not YYYYMMDDTHHMMSSZ") from None
     if signed_at - now > max_skew:
@@ -182,13 +236,15 @@ def _check_time(claim: _Claim, now: datetime, max_skew: timedelta) -> datetime:
     if claim.expires is None:
         if now - signed_at > max_skew:
             raise SignatureError("skew", "signed too long ago (clock skew over the limit)")
-    elif now > signed_at + timedelta(seconds=claim.expires):
+    elif now - signed_at > timedelta(seconds=claim.expires):  # no overflow near year 9999
         raise SignatureError("expired", "the presigned URL has expired")
     return signed_at
 
 
 def _payload(lines: list[tuple[str, str]], body: bytes | None, *, presigned: bool, s3: bool) -> str:
     declared = [value.strip() for name, value in lines if name == "x-amz-content-sha256"]
+    if len(declared) > 1 or (declared and not declared[0].isascii()):
+        raise SignatureError("malformed", "x-amz-content-sha256 must be one ASCII value")
     if declared:
         if declared[0] == UNSIGNED_PAYLOAD or body is None:
             return declared[0]
