@@ -81,9 +81,10 @@ def request_url(environ: Mapping[str, Any]) -> str:
     if raw:
         if "://" in raw.split("?", 1)[0]:  # absolute form: keep only path and query
             parts = urlsplit(raw)
-            raw = parts.path + (f"?{parts.query}" if parts.query else "")
+            raw = parts.path + (f"?{parts.query}" if "?" in raw else "")  # "/p?" is not "/p"
         target = raw
-    else:  # PEP 3333: PATH_INFO is decoded, as latin-1 text; encode it again
+    else:  # PEP 3333: PATH_INFO is decoded, as latin-1 text; encode it again (and an
+        # empty QUERY_STRING cannot tell "/p?" from "/p": servers giving RAW_URI can)
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         target = quote(path.encode("latin-1"), safe="/;=,:@!$&'()*+~")
         if environ.get("QUERY_STRING"):

@@ -343,9 +343,7 @@ def expected_components(case: Case, wire: Wire) -> list[str]:
     explicit = case.record.get("components")
     if explicit is not None:
         return list(explicit)
-    covered = ["@method", "@authority", "@path"]
-    if urlsplit(wire.url).query:
-        covered.append("@query")
+    covered = ["@method", "@authority", "@path", "@query"]  # @query even when absent
     if wire.body:
         covered += ["content-type"] if wire.header("content-type") is not None else []
         covered.append("content-digest")
@@ -364,6 +362,11 @@ def mutations(wire: Wire, covered: set[str]) -> Iterator[tuple[str, Wire, str]]:
         yield "query", wire.with_url(query=query), "mismatch"
         if parts.query:
             yield "query dropped", wire.with_url(query=""), "mismatch"
+    if covered & {"@target-uri", "@request-target"}:  # "/p?" is not "/p"
+        base, mark, query = wire.url.partition("?")
+        flipped = base if mark and not query else None if mark else base + "?"
+        if flipped is not None:
+            yield "query mark", replace(wire, url=flipped), "mismatch"
     if covered & {"@authority", "@target-uri"}:
         moved = wire.with_url(netloc="mutated.example")
         if wire.header("host") is not None:
@@ -456,7 +459,13 @@ def signed_httpx(
 @pytest.mark.parametrize(
     ("method", "url", "headers", "body", "components"),
     [
-        ("GET", "https://api.example.com/v1/items", {}, b"", ["@method", "@authority", "@path"]),
+        (
+            "GET",
+            "https://api.example.com/v1/items",
+            {},
+            b"",
+            ["@method", "@authority", "@path", "@query"],
+        ),
         (
             "GET",
             "https://api.example.com/v1/items?page=2&q=a+b",
@@ -464,13 +473,19 @@ def signed_httpx(
             b"",
             ["@method", "@authority", "@path", "@query"],
         ),
-        ("GET", "https://api.example.com/v1/items?", {}, b"", ["@method", "@authority", "@path"]),
+        (
+            "GET",
+            "https://api.example.com/v1/items?",
+            {},
+            b"",
+            ["@method", "@authority", "@path", "@query"],
+        ),
         (
             "POST",
             "https://api.example.com/v1/items",
             {},
             b"raw",
-            ["@method", "@authority", "@path", "content-digest"],
+            ["@method", "@authority", "@path", "@query", "content-digest"],
         ),
         (
             "PUT",
@@ -500,8 +515,8 @@ def test_content_digest_is_computed_from_the_exact_bytes(algorithm: str) -> None
     assert wire.header("content-digest") == expected
     check(wire)
 
-    # requests: bytes, a str (sent as ISO-8859-1) and a seekable file, left where it was.
-    for data, sent in [(body, body), ("café", "café".encode("iso-8859-1"))]:
+    # requests: bytes, a str (urllib3 sends it as UTF-8) and a seekable file, left where it was.
+    for data, sent in [(body, body), ("café", "café".encode())]:
         prepared = requests.Request("POST", "https://api.example.com/v1", data=data).prepare()
         sign_requests(hmac_record(digest=algorithm), prepared)
         digest = b64digest(algorithm.replace("-", ""), sent)
@@ -744,11 +759,17 @@ def _plain_wire() -> Wire:
 
 
 def _plain_lines() -> list[tuple[str, str]]:
-    return [('"@method"', "GET"), ('"@authority"', "api.example.com"), ('"@path"', "/v1")]
+    return [
+        ('"@method"', "GET"),
+        ('"@authority"', "api.example.com"),
+        ('"@path"', "/v1"),
+        ('"@query"', "?"),
+    ]
 
 
 def test_forge_agrees_with_the_signer() -> None:
     wire = signed_httpx(url="https://api.example.com/v1", includeAlg=False)
+    assert signature_input(wire)[0] == [name.strip('"') for name, _ in _plain_lines()]
     forged = forge(wire, _plain_lines(), f';created={CREATED};keyid="{CLIENT_ID}"', KEYS[CLIENT_ID])
     assert forged.header("signature") == wire.header("signature")
 
@@ -832,12 +853,13 @@ def test_required_components_are_enforced() -> None:
 
 
 def test_a_body_needs_content_digest_coverage_unless_waived() -> None:
-    wire = signed_httpx("POST", body=b"payload", components=["@method", "@authority", "@path"])
+    covered = ["@method", "@authority", "@path", "@query"]
+    wire = signed_httpx("POST", body=b"payload", components=covered)
     assert wire.header("content-digest") is None
     assert "content-digest" in refused(wire, "missing_component")
     check(wire, verifier(require_digest=False))
     # An empty body needs no digest.
-    check(signed_httpx("POST", components=["@method", "@authority", "@path"]))
+    check(signed_httpx("POST", components=covered))
     # A Content-Digest, even uncovered, must still match the body.
     lying = wire.with_header("content-digest", f"sha-256=:{b64digest('sha256', b'other')}:")
     refused(lying, "content_digest", verifier(require_digest=False))

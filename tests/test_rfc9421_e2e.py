@@ -248,3 +248,52 @@ async def test_header_altered_after_signing(
     else:
         assert answer.status == 200, answer.body
         assert answer.body["verified"] is True
+
+
+TARGETS = ("/e2e/items?", "/e2e/items", "/e2e/items?q=", "/e2e/?")
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("target", TARGETS)
+async def test_the_target_signed_is_the_target_sent(
+    hmac_server: VerifyingServer, client: str, target: str
+) -> None:
+    """httpx sends "/p?" for "/p?", requests sends "/p": each signs what it sends."""
+    components = ["@method", "@authority", "@target-uri", "@request-target", "@query"]
+    answer = await send(
+        client, {**BASE, "components": components}, hmac_server.url, Call("GET", target)
+    )
+    assert answer.status == 200, answer.body
+    assert answer.body["components"] == [f'"{name}"' for name in components]
+
+
+@pytest.mark.parametrize("added", ["?admin=true", "?"])
+def test_a_query_added_after_signing_is_refused_on_the_wire(
+    hmac_server: VerifyingServer, added: str
+) -> None:
+    """The default coverage holds ``@query``, so no query can be added to a signed request."""
+    with httpx.Client(**_httpx_options()) as client:
+        request = client.build_request("GET", hmac_server.url + "/e2e/orders")
+        next(HttpxAuth(parse_record(BASE)).sync_auth_flow(request))
+        request.url = httpx.URL(str(request.url) + added)
+        reply = client.send(request)
+    if added == "?":  # RFC 9421 section 2.2.7: "?" is the @query of no query too
+        assert reply.status_code == 200, reply.json()
+    else:
+        assert (reply.status_code, reply.json()["reason"]) == (401, "mismatch")
+
+
+@pytest.mark.parametrize(
+    ("raw", "url"),
+    [
+        ("/p?", "http://h/p?"),
+        ("/p", "http://h/p"),
+        ("http://h/p?", "http://h/p?"),  # absolute form: the "?" is kept too
+        ("http://h/p", "http://h/p"),
+        ("http://h/p?a=1", "http://h/p?a=1"),
+    ],
+)
+def test_the_example_server_keeps_the_query_mark(raw: str, url: str) -> None:
+    from verifying_server import request_url
+
+    assert request_url({"HTTP_HOST": "h", "RAW_URI": raw}) == url

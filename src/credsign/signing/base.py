@@ -91,6 +91,11 @@ class RequestHead(Protocol):
         """The raw (percent-encoded) query, without ``?``; empty when there is none."""
         ...
 
+    @property
+    def has_query_mark(self) -> bool:
+        """Whether the request target the client sends has a ``?``, even with an empty query."""
+        ...
+
     def set_query(self, query: str) -> None: ...
 
 

@@ -50,8 +50,9 @@ class HmacSigner(Signer):
 
     The key (with its HMAC pads), the component list and the constant signature
     parameters are prepared once. Without an explicit ``components`` list the
-    coverage adapts to the request: ``@method @authority @path``, ``@query``
-    when there is one, and ``content-type content-digest`` when there is a body.
+    coverage is ``@method @authority @path @query`` (``@query`` even without a
+    query, RFC 9421 section 2.2.7, so none can be added after signing), and
+    ``content-type content-digest`` when there is a body.
     An explicit list is strict: a covered field missing from the request is an
     error at signing time (``content-digest`` is always computed).
     """
@@ -75,7 +76,7 @@ class HmacSigner(Signer):
         if record.include_alg:
             constant.append(("alg", ALGORITHM))
         self._constant_params = serialize_params(constant)  # between created and expires
-        self._shapes: dict[tuple[bool, bool, bool], _Shape] = {}
+        self._shapes: dict[tuple[bool, bool], _Shape] = {}
         self._label = record.signature_label
         self._components = (
             None if record.components is None else tuple(map(Component.parse, record.components))
@@ -84,16 +85,17 @@ class HmacSigner(Signer):
         self._nonce = record.nonce
         self._digest = record.digest
         self.requires_body = self._components is None or _CONTENT_DIGEST in self._components
+        if self.requires_body:  # it sets Content-Digest: a hop without the body must lose it
+            self.header_names |= {"content-digest"}
 
-    def _shape(self, has_query: bool, has_body: bool, has_type: bool) -> _Shape:
+    def _shape(self, has_body: bool, has_type: bool) -> _Shape:
         """(covered components, their inner list, whether content-digest is one of them)."""
-        key = (has_query, has_body, has_type)
+        key = (has_body, has_type)
         shape = self._shapes.get(key)
-        if shape is None:  # at most eight shapes per signer: cached
+        if shape is None:  # at most four shapes per signer: cached
             covered = self._components
             if covered is None:
-                covered = (_METHOD, _AUTHORITY, _PATH)
-                covered += (_QUERY,) if has_query else ()
+                covered = (_METHOD, _AUTHORITY, _PATH, _QUERY)
                 covered += (_CONTENT_TYPE,) if has_body and has_type else ()
                 covered += (_CONTENT_DIGEST,) if has_body else ()
             shape = (covered, signature_params(covered, ()), _CONTENT_DIGEST in covered)
@@ -109,14 +111,14 @@ class HmacSigner(Signer):
         for name, value in lines:
             if name in _READ_FIELDS:
                 read.setdefault(name, []).append(value)
-        query = head.query
+        query: str | None = head.query
+        if not query and not head.has_query_mark:
+            query = None  # no "?" on the wire, unlike an empty query (httpx sends "/p?")
         digest, has_body = b"", False
         if self.requires_body:
             digest = head.body_digest(DIGESTS[self._digest])
             has_body = digest != EMPTY_DIGESTS[self._digest]
-        covered, inner, covers_digest = self._shape(
-            bool(query), has_body, has_body and "content-type" in read
-        )
+        covered, inner, covers_digest = self._shape(has_body, has_body and "content-type" in read)
         known: dict[str, str] = {}  # values already at hand: no second scan of the lines
         if "content-type" in read:
             known["content-type"] = field_value(read["content-type"])

@@ -17,6 +17,7 @@ from credsign.signing.base import HASHES
 from credsign.signing.structured_fields import (
     Bare,
     StructuredFieldError,
+    is_string,
     parse_item,
     serialize_params,
     serialize_string,
@@ -79,14 +80,14 @@ class Component:
     @classmethod
     def of(cls, name: Bare, params: Sequence[tuple[str, Bare]]) -> Component:
         """From a parsed identifier, refusing what RFC 9421 (or credsign) does not support."""
-        if not isinstance(name, str):
+        if not is_string(name):
             raise ComponentError("a component name is a string")
         if name.startswith("@"):
             if name not in DERIVED:
                 raise ComponentError(f"unknown derived component {name!r}")
             if name == "@query-param":
                 query_name = dict(params).get("name")
-                if len(params) != 1 or not isinstance(query_name, str):
+                if len(params) != 1 or not is_string(query_name):
                     raise ComponentError('@query-param needs exactly one parameter: name="..."')
                 return cls(name, query_name)
         elif not _FIELD_NAME.fullmatch(name):
@@ -108,7 +109,7 @@ class Message(NamedTuple):
     scheme: str
     authority: str  # lower case, default port dropped
     path: str  # raw, as on the request line
-    query: str  # raw, without "?"; "" when absent
+    query: str | None  # raw, without "?"; "" after a bare "?", None when there is no "?"
     lines: Sequence[tuple[str, str]]  # (lower-case name, value), repeats in order
     #: Field values the caller already has (a signer's own Content-Digest): they win.
     fields: Mapping[str, str] | None = None
@@ -128,11 +129,11 @@ class Message(NamedTuple):
             return self.authority
         if name == "@path":
             return self.path or "/"
-        if name == "@query":
-            return f"?{self.query}"
+        if name == "@query":  # RFC 9421 section 2.2.7: "?" alone when empty or absent
+            return f"?{self.query or ''}"
         if name == "@scheme":
             return self.scheme
-        query = f"?{self.query}" if self.query else ""
+        query = "" if self.query is None else f"?{self.query}"  # an empty query keeps its "?"
         if name == "@request-target":
             return (self.path or "/") + query
         if name == "@target-uri":
@@ -148,7 +149,9 @@ class Message(NamedTuple):
         wanted = unquote(encoded_name)
         values = [
             value
-            for key, _, value in (part.partition("=") for part in self.query.split("&") if part)
+            for key, _, value in (
+                part.partition("=") for part in (self.query or "").split("&") if part
+            )
             if unquote_plus(key) == wanted
         ]
         if len(values) != 1:

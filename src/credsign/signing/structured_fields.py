@@ -8,8 +8,10 @@ entries of other signatures pass through untouched).
 from __future__ import annotations
 
 import base64
+import binascii
 import re
 from collections.abc import Sequence
+from typing import TypeGuard
 
 
 class Token(str):
@@ -21,6 +23,17 @@ class Decimal(str):
 
 
 Bare = str | int | bool | bytes
+
+
+def is_string(value: object) -> TypeGuard[str]:
+    """An RFC 8941 String: a Token or Decimal is a ``str`` too, but a different item."""
+    return type(value) is str
+
+
+def is_integer(value: object) -> TypeGuard[int]:
+    """An RFC 8941 Integer: not a Boolean, which Python counts as an ``int``."""
+    return type(value) is int
+
 
 _KEY = re.compile(r"[a-z*][a-z0-9_\-.*]*")
 _TOKEN = re.compile(r"[A-Za-z*][!#$%&'*+\-.^_`|~:/0-9A-Za-z]*")
@@ -112,12 +125,12 @@ class _Reader:
                 if pattern is _DECIMAL:
                     return Decimal(match.group())
                 if pattern is _BYTES:
-                    return base64.b64decode(match.group(1), validate=True)
+                    return _decode_bytes(match.group(1), self.at)
                 return Token(match.group())
         raise StructuredFieldError(f"expected an item at {self.at}")
 
     def params(self) -> list[tuple[str, Bare]]:
-        params: list[tuple[str, Bare]] = []
+        params: dict[str, Bare] = {}  # a repeated key: the last value, in the first place
         while self.peek() == ";":
             self.at += 1
             self.skip_spaces()
@@ -126,8 +139,8 @@ class _Reader:
             if self.peek() == "=":
                 self.at += 1
                 value = self.bare()
-            params = [(k, v) for k, v in params if k != key] + [(key, value)]
-        return params
+            params[key] = value
+        return list(params.items())
 
     def inner_list(
         self,
@@ -146,6 +159,14 @@ class _Reader:
     def done(self) -> None:
         if self.at != len(self.text):
             raise StructuredFieldError(f"unexpected text at {self.at}")
+
+
+def _decode_bytes(text: str, at: int) -> bytes:
+    """Base64, ``=`` padding optional (RFC 8941 section 4.2.7 asks parsers to allow that)."""
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except binascii.Error:
+        raise StructuredFieldError(f"bad base64 in the byte sequence before {at}") from None
 
 
 InnerList = tuple[list[tuple[Bare, list[tuple[str, Bare]]]], list[tuple[str, Bare]]]
@@ -169,8 +190,11 @@ def parse_item(text: str) -> tuple[Bare, list[tuple[str, Bare]]]:
 
 
 def dictionary_members(text: str) -> list[tuple[str, str]]:
-    """A dictionary's members as (key, value text), in order; a repeated key keeps its last."""
-    members: list[tuple[str, str]] = []
+    """A dictionary's members as (key, value text), in order.
+
+    A repeated key keeps its last value in its first place (RFC 8941 section 4.2.2).
+    """
+    members: dict[str, str] = {}
     reader = _Reader(text)
     reader.skip_spaces()
     while reader.peek():
@@ -187,7 +211,7 @@ def dictionary_members(text: str) -> list[tuple[str, str]]:
         else:
             reader.params()
         value = reader.text[start : reader.at]
-        members = [(k, v) for k, v in members if k != key] + [(key, value)]
+        members[key] = value
         reader.skip_spaces()
         if not reader.peek():
             break
@@ -195,4 +219,4 @@ def dictionary_members(text: str) -> list[tuple[str, str]]:
         reader.skip_spaces()
         if not reader.peek():
             raise StructuredFieldError("trailing comma")
-    return members
+    return list(members.items())

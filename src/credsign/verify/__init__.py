@@ -2,6 +2,7 @@
 
 from credsign.errors import SignatureError
 from credsign.verify.rfc9421 import (
+    DEFAULT_REQUIRED,
     InMemoryNonceStore,
     NonceStore,
     Rfc9421Verification,
@@ -10,6 +11,7 @@ from credsign.verify.rfc9421 import (
 from credsign.verify.sigv4 import Sigv4Verification, verify_sigv4
 
 __all__ = [
+    "DEFAULT_REQUIRED",
     "InMemoryNonceStore",
     "NonceStore",
     "Rfc9421Verification",
