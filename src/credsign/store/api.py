@@ -7,51 +7,44 @@ patched field by field (``authType`` is permanent), and feed live adapters.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import string
 import weakref
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from credsign.errors import ConflictError, NotFoundError, RecordError, StoreValidationError
-from credsign.records import RECORD_TYPES, Record, parse_record
+from credsign.errors import ConflictError, IntegrityError, NotFoundError, StoreValidationError
+from credsign.record_input import load_record_data
+from credsign.records import Record, parse_record
 from credsign.store.backend import Row, SqlBackend
 from credsign.store.crypto import KeyFile, Keyring, MasterKey
+from credsign.store.fields import (
+    ALL_CREDENTIAL_FIELDS,
+    CREDENTIAL_FIELDS,
+    METADATA_FIELDS,
+    VIEW_FIELDS,
+    join_record,
+    organizations_patched,
+    split_record,
+)
 from credsign.store.live import LiveHttpxAuth, LiveSigner, live_requests_auth
+from credsign.store.location import StoreLocation, parse_store_location
+from credsign.store.migrate import prepare, require_listed
+from credsign.store.sealing import listing, seal, unseal
 
 if TYPE_CHECKING:
     from credsign.adapters.requests import RequestsAuth
 
-#: Secret fields (top level); ``apiKey.value`` is the nested one.
-SECRET_FIELDS = ("password", "token", "secretKey", "sessionToken", "clientSecret")
-METADATA_FIELDS = ("authId", "integrationId", "createdAt", "updatedAt")
-VIEW_FIELDS = ("label", "baseUrl", "contentType", "environment")
 _BASE62 = string.digits + string.ascii_letters
 
 
-def _aliases(model: Any) -> set[str]:
-    return {field.alias or name for name, field in model.model_fields.items()}
-
-
-_COMMON_FIELDS = set.intersection(*(_aliases(model) for model in RECORD_TYPES.values()))
-#: The credential fields each authType has beyond what every record has.
-CREDENTIAL_FIELDS = {
-    auth_type: _aliases(model) - _COMMON_FIELDS for auth_type, model in RECORD_TYPES.items()
-}
-_ALL_CREDENTIAL_FIELDS = set().union(*CREDENTIAL_FIELDS.values())
-
-
-def default_store_path() -> Path:
-    """``$CREDSIGN_STORE``, else ``$XDG_DATA_HOME/credsign/credentials.db``."""
-    configured = os.environ.get("CREDSIGN_STORE")
-    if configured:
-        return Path(configured)
-    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data_home) / "credsign" / "credentials.db"
+def check_id(name: str, value: object) -> str:
+    """An integration or auth id: 1-200 printable characters (no surrogates, controls, NUL)."""
+    if not isinstance(value, str) or not 0 < len(value) <= 200 or not value.isprintable():
+        raise StoreValidationError(f"{name} must be 1-200 printable characters")
+    return value
 
 
 def _timestamp(moment: datetime) -> str:
@@ -62,70 +55,8 @@ def _parse_timestamp(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
-def _split(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A record's JSON as (public part, secret part); metadata dropped (it has columns)."""
-    public = {key: value for key, value in data.items() if key not in METADATA_FIELDS}
-    secret = {key: public.pop(key) for key in SECRET_FIELDS if key in public}
-    if "apiKey" in public:
-        api_key = dict(public["apiKey"])
-        secret["apiKey"] = {"value": api_key.pop("value")}
-        public["apiKey"] = api_key
-    if "apiKeys" in public:
-        placements = [dict(placement) for placement in public["apiKeys"]]
-        secret["apiKeys"] = [{"value": placement.pop("value")} for placement in placements]
-        public["apiKeys"] = placements
-    if "organizations" in public:  # each entry split the same way, aligned by position
-        parts = [_split(entry) for entry in public["organizations"]]
-        public["organizations"] = [entry_public for entry_public, _ in parts]
-        secret["organizations"] = [entry_secret for _, entry_secret in parts]
-    return public, secret
-
-
-def _join(public: Mapping[str, Any], secret: Mapping[str, Any]) -> dict[str, Any]:
-    nested = ("apiKey", "apiKeys", "organizations")
-    data = dict(public) | {key: value for key, value in secret.items() if key not in nested}
-    if "apiKey" in secret:
-        data["apiKey"] = dict(public["apiKey"]) | secret["apiKey"]
-    if "apiKeys" in secret:
-        data["apiKeys"] = [
-            dict(placement) | value
-            for placement, value in zip(public["apiKeys"], secret["apiKeys"], strict=True)
-        ]
-    if "organizations" in secret:
-        data["organizations"] = [
-            _join(entry_public, entry_secret)
-            for entry_public, entry_secret in zip(
-                public["organizations"], secret["organizations"], strict=True
-            )
-        ]
-    return data
-
-
-def _organizations_patched(
-    current: list[dict[str, Any]], patch: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """``{"acme": {...}}`` adds or replaces acme's set, ``{"acme": null}`` removes it."""
-    by_org = {entry["orgId"]: entry for entry in current}
-    for org, entry in patch.items():
-        if entry is None:
-            if by_org.pop(org, None) is None:
-                raise NotFoundError(f"no credentials for organization {org!r} to remove")
-        elif isinstance(entry, Mapping):
-            by_org[org] = {**entry, "orgId": org}
-        else:
-            raise StoreValidationError(f"organizations.{org} must be an object or null")
-    return list(by_org.values())
-
-
 def _load_body(body: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
-    if isinstance(body, str | bytes):
-        try:
-            body = json.loads(body)
-        except ValueError as error:
-            raise RecordError([("record", f"is not valid JSON ({error})")]) from None
-    if not isinstance(body, Mapping):
-        raise RecordError([("record", "must be a JSON object")])
-    return dict(body)
+    return dict(load_record_data(body))
 
 
 class CredentialStore:
@@ -147,44 +78,60 @@ class CredentialStore:
     @classmethod
     def open(
         cls,
-        url: str | None = None,
+        url: str | os.PathLike[str] | StoreLocation | None = None,
         *,
         master_key: MasterKey | bytes | str | None = None,
         previous_keys: Iterable[MasterKey | bytes | str] = (),
         refresh_interval: float = 1.0,
     ) -> CredentialStore:
-        """Open a store: None (embedded SQLite), ``sqlite:///path`` or ``postgresql://...``.
+        """Open a store: ``sqlite:///PATH``, ``postgresql://...``, a path, or None.
 
-        The master key is ``master_key``, else ``$CREDSIGN_MASTER_KEY`` (base64),
-        else (SQLite only) a key file beside the database, created on first use
-        with mode 0600. ``previous_keys`` are still accepted for reading.
+        None means ``$CREDSIGN_STORE``, else the embedded default (see
+        :func:`~credsign.store.location.parse_store_location`). The master key is
+        ``master_key``, else ``$CREDSIGN_MASTER_KEY`` (base64), else (SQLite only)
+        a key file beside the database, created with mode 0600 for a store that
+        has no keys yet. ``previous_keys`` are still accepted for reading. A
+        keyring holding none of the store's listed keys raises IntegrityError.
         """
-        backend: SqlBackend
-        path: Path | None = None
-        if url is None or url.startswith("sqlite://"):
-            from credsign.store.sqlite import SqliteBackend
-
-            path = default_store_path() if url is None else Path(url.removeprefix("sqlite://"))
-            backend = SqliteBackend(path)
-        elif url.startswith(("postgresql://", "postgres://")):
-            from credsign.store.postgres import PostgresBackend
-
-            backend = PostgresBackend(url)
-        else:
-            raise StoreValidationError("a store URL is sqlite:///path or postgresql://...")
+        location = url if isinstance(url, StoreLocation) else parse_store_location(url)
         previous = [MasterKey.parse(key) for key in previous_keys]
         given = master_key or os.environ.get("CREDSIGN_MASTER_KEY")
-        key_file = None
-        if given:
-            keyring = Keyring(MasterKey.parse(given), previous)
-        elif path is not None:
-            key_file = KeyFile(path.with_name(path.name + ".key"))
-            keyring = key_file.keyring(previous)
-        else:
+        if not given and location.path is None:
             raise StoreValidationError("PostgreSQL stores need master_key or CREDSIGN_MASTER_KEY")
+        keyring = Keyring(MasterKey.parse(given), previous) if given else None
+        backend: SqlBackend
+        if location.path is not None:
+            from credsign.store.sqlite import SqliteBackend
+
+            backend = SqliteBackend(location.path)
+        else:
+            from credsign.store.postgres import PostgresBackend
+
+            backend = PostgresBackend(location.url)
+        try:
+            key_file = None
+            if keyring is None:
+                assert location.path is not None
+                key_file = KeyFile(location.path.with_name(location.path.name + ".key"))
+                if not key_file.path.exists():
+                    _, sample, listed = backend.state()
+                    if sample is not None or listed:  # never a new key for sealed rows
+                        raise IntegrityError(
+                            f"key file {key_file.path} is missing and the store has keys:"
+                            " restore it, or give the master key"
+                        )
+                    key_file.create()
+                keyring = key_file.keyring(previous)
+            prepare(backend, keyring)
+        except BaseException:
+            backend.close()
+            raise
         store = cls(backend, keyring, refresh_interval=refresh_interval)
         store._key_file = key_file
         return store
+
+    def __repr__(self) -> str:
+        return f"CredentialStore({self.backend!r})"
 
     def close(self) -> None:
         self.backend.close()
@@ -197,26 +144,30 @@ class CredentialStore:
 
     # -- records -----------------------------------------------------------------
 
-    def _seal(self, integration_id: str, auth_id: str, secret: dict[str, Any]) -> tuple[str, bytes]:
+    def _seal(self, row: Row, secret: Mapping[str, Any]) -> Row:
         self._follow_key_file()
-        plaintext = json.dumps(secret, separators=(",", ":")).encode()
-        return self.keyring.encrypt(plaintext, f"{integration_id}\0{auth_id}".encode())
+        return seal(self.keyring, row, secret)
 
     def _follow_key_file(self, force: bool = False) -> None:
         """Pick up keys another process rotated to (one stat per write, none per read)."""
         if self._key_file is not None and (force or self._key_file.changed()):
-            self.keyring = self._key_file.keyring(self.keyring.all_keys())
+            keyring = self._key_file.keyring(self.keyring.all_keys())
+            if keyring.current.key_id != self.keyring.current.key_id:
+                require_listed(self.backend, keyring)  # a replaced key file writes nothing
+            self.keyring = keyring
 
     def _unseal(self, row: Row) -> dict[str, Any]:
         if not self.keyring.knows(row.key_id):
             self._follow_key_file(force=True)
-        associated = f"{row.integration_id}\0{row.auth_id}".encode()
-        plaintext = self.keyring.decrypt(row.key_id, row.secret, associated)
-        loaded: dict[str, Any] = json.loads(plaintext)
-        return loaded
+        return unseal(self.keyring, row)
+
+    def _verified(self, row: Row) -> Row:
+        """``row``, once its seal proves no field of it changed since credsign wrote it."""
+        self._unseal(row)
+        return row
 
     def _record_data(self, row: Row) -> dict[str, Any]:
-        data = _join(row.public, self._unseal(row))
+        data = join_record(row.public, self._unseal(row))
         data |= {
             "authId": row.auth_id,
             "integrationId": row.integration_id,
@@ -239,7 +190,9 @@ class CredentialStore:
         return view
 
     def _row(self, integration_id: str, auth_id: str) -> Row:
-        row = self.backend.fetch(integration_id, auth_id)
+        row = self.backend.fetch(
+            check_id("integrationId", integration_id), check_id("authId", auth_id)
+        )
         if row is None:
             raise NotFoundError(f"no credential {auth_id!r} in integration {integration_id!r}")
         return row
@@ -259,17 +212,20 @@ class CredentialStore:
         data = _load_body(body)
         for name in METADATA_FIELDS:
             data.pop(name, None)
+        check_id("integrationId", integration_id)
+        if auth_id is not None:
+            check_id("authId", auth_id)
         record = parse_record(data)
         auth_id = auth_id or "auth_" + "".join(secrets.choice(_BASE62) for _ in range(12))
         now = _timestamp(datetime.now(timezone.utc))
-        public, secret = _split(record.to_dict(reveal_secrets=True))
-        key_id, sealed = self._seal(integration_id, auth_id, secret)
-        row = Row(integration_id, auth_id, record.auth_type, public, key_id, sealed, now, now, 1)
+        public, secret = split_record(record.to_dict(reveal_secrets=True))
+        unsealed = Row(integration_id, auth_id, record.auth_type, public, "", b"", now, now, 1)
+        row = self._seal(unsealed, secret)
         self.backend.insert(row)
         return self._view(row)
 
     def get(self, integration_id: str, auth_id: str) -> dict[str, Any]:
-        return self._view(self._row(integration_id, auth_id))
+        return self._view(self._verified(self._row(integration_id, auth_id)))
 
     def store_credentials(
         self,
@@ -295,7 +251,8 @@ class CredentialStore:
         )
 
     def list(self, integration_id: str) -> list[dict[str, Any]]:
-        return [self._view(row) for row in self.backend.list(integration_id)]
+        rows = self.backend.list(check_id("integrationId", integration_id))
+        return [self._view(self._verified(row)) for row in rows]
 
     def resolve(
         self, integration_id: str, environment: str = "production", label: str | None = None
@@ -340,45 +297,43 @@ class CredentialStore:
         ``apiKey`` merges into the stored one. ``if_updated_at`` makes it a
         compare-and-set: :class:`ConflictError` if the record changed since.
         """
+        check_id("integrationId", integration_id)
+        check_id("authId", auth_id)
         changes = _load_body(patch)
         read_only = [name for name in METADATA_FIELDS if name in changes]
         if read_only:
             raise StoreValidationError(f"{read_only} cannot be changed")
 
         def change(row: Row) -> Row:
+            data = self._record_data(row)  # authenticated before any field of it is used
             if if_updated_at is not None and row.updated_at != if_updated_at:
                 raise ConflictError(f"{auth_id} changed at {row.updated_at}, not {if_updated_at}")
             if changes.get("authType", row.auth_type) != row.auth_type:
                 raise StoreValidationError(f"authType is permanent ({row.auth_type})")
             foreign = sorted(
-                (set(changes) & _ALL_CREDENTIAL_FIELDS) - CREDENTIAL_FIELDS[row.auth_type]
+                (set(changes) & ALL_CREDENTIAL_FIELDS) - CREDENTIAL_FIELDS[row.auth_type]
             )
             if foreign:
                 raise StoreValidationError(f"{foreign} do not belong to {row.auth_type} records")
-            data = self._record_data(row)
             merged = data | changes
             if isinstance(changes.get("apiKey"), Mapping) and isinstance(data.get("apiKey"), dict):
                 merged["apiKey"] = data["apiKey"] | dict(changes["apiKey"])
             if isinstance(changes.get("organizations"), Mapping):
-                merged["organizations"] = _organizations_patched(
+                merged["organizations"] = organizations_patched(
                     data.get("organizations", []), changes["organizations"]
                 )
             for name in METADATA_FIELDS:
                 merged.pop(name, None)
             record = parse_record(merged)
-            public, secret = _split(record.to_dict(reveal_secrets=True))
-            key_id, sealed = self._seal(integration_id, auth_id, secret)
+            public, secret = split_record(record.to_dict(reveal_secrets=True))
             updated_at = datetime.now(timezone.utc)
             previous = _parse_timestamp(row.updated_at)
             if updated_at <= previous:  # strictly forward, even with a coarse clock
                 updated_at = previous + timedelta(microseconds=1)
-            return row.changed(
-                public=public,
-                key_id=key_id,
-                secret=sealed,
-                updated_at=_timestamp(updated_at),
-                version=row.version + 1,
+            changed = row.changed(
+                public=public, updated_at=_timestamp(updated_at), version=row.version + 1
             )
+            return self._seal(changed, secret)
 
         row = self.backend.update(integration_id, auth_id, change)
         if row is None:
@@ -387,6 +342,8 @@ class CredentialStore:
         return self._view(row)
 
     def delete(self, integration_id: str, auth_id: str) -> None:
+        check_id("integrationId", integration_id)
+        check_id("authId", auth_id)
         if not self.backend.delete(integration_id, auth_id):
             raise NotFoundError(f"no credential {auth_id!r} in integration {integration_id!r}")
         self._invalidate(integration_id, auth_id)
@@ -469,6 +426,7 @@ class CredentialStore:
         file a while, so a straggling write can never be lost.
         """
         key = MasterKey.generate() if new_key is None else MasterKey.parse(new_key)
+        self.backend.register_key(*listing(key))  # listed before any process can write with it
         if self._key_file is not None:
             self._key_file.begin_rotation(key)
             self._follow_key_file(force=True)  # a resumed rotation keeps its first key
@@ -477,8 +435,7 @@ class CredentialStore:
         target = self.keyring.current.key_id
 
         def reseal(row: Row) -> Row:
-            key_id, sealed = self._seal(row.integration_id, row.auth_id, self._unseal(row))
-            return row.changed(key_id=key_id, secret=sealed)
+            return self._seal(row, self._unseal(row))
 
         count = 0
         for _ in range(3):  # again for rows another process wrote with an older key meanwhile

@@ -2,21 +2,49 @@
 
 Secrets arrive here already encrypted. Every write bumps a store-wide
 ``generation`` in the same transaction, which live adapters in other processes
-poll (at most once per interval) to learn that something changed.
+poll (at most once per interval) to learn that something changed. Every public
+method raises only :class:`~credsign.errors.StoreError` s for database faults
+(:func:`guarded`); a row that is not what credsign writes is an IntegrityError.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from credsign.errors import ConflictError, StoreError
+from credsign.errors import ConflictError, IntegrityError, StoreError
 
-SCHEMA_VERSION = 1
+#: 1: secrets sealed with the ids as associated data; 2: with every stored field.
+SCHEMA_VERSION = 2
+#: Meta names of the keys this database accepts: ``key:<key id>`` -> the key's check.
+KEY_PREFIX = "key:"
+
+P = ParamSpec("P")
+T = TypeVar("T")
+B = TypeVar("B", bound="SqlBackend")
+
+
+def guarded(method: Callable[Concatenate[B, P], T]) -> Callable[Concatenate[B, P], T]:
+    """Turn the driver's errors into StoreErrors, raised outside the handler.
+
+    Raising outside keeps the driver's exception (which may quote a connection
+    string) out of ``__context__``.
+    """
+
+    def run(self: B, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except self.driver_errors as error:
+            failure = self.translate(error)
+        raise failure
+
+    run.__name__, run.__doc__ = method.__name__, method.__doc__
+    return run
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +81,12 @@ class SqlBackend(ABC):
     marker = "?"
     #: What makes a SELECT lock the row until commit ("" where BEGIN already locks).
     lock_rows = ""
+    #: The driver's exception classes, which :meth:`translate` maps to StoreErrors.
+    driver_errors: tuple[type[Exception], ...] = ()
+
+    @abstractmethod
+    def translate(self, error: Exception) -> StoreError:
+        """The StoreError for a driver error; its message never holds a password."""
 
     @abstractmethod
     def transaction(self, write: bool = True) -> AbstractContextManager[Cursor]:
@@ -64,10 +98,31 @@ class SqlBackend(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    #: The column type of ciphertexts.
+    blob_type = "BLOB"
+    #: A statement making concurrent schema creators queue ("" where BEGIN already does).
+    schema_lock = ""
+
     def _sql(self, text: str) -> str:
         return text.replace("?", self.marker)
 
-    def create_schema(self, cursor: Cursor, blob_type: str) -> None:
+    def _start(self) -> None:
+        """Create or check the schema; on failure let go of the connection."""
+        try:
+            self._setup()
+        except BaseException:
+            self.close()
+            raise
+
+    @guarded
+    def _setup(self) -> None:
+        with self.transaction() as cursor:
+            if self.schema_lock:
+                cursor.execute(self.schema_lock)
+            self.create_schema(cursor)
+
+    def create_schema(self, cursor: Cursor) -> None:
+        blob_type = self.blob_type
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS credsign_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
         )
@@ -85,14 +140,34 @@ class SqlBackend(ABC):
                 ),
                 (name, value),
             )
-        cursor.execute("SELECT value FROM credsign_meta WHERE name = 'schema_version'")
-        found = int(cursor.fetchone()[0])
-        if found > SCHEMA_VERSION:  # older versions would be migrated here, step by step
+        found = self._meta_number(cursor, "schema_version")
+        if found > SCHEMA_VERSION:  # older ones are migrated on open (credsign.store.migrate)
             raise StoreError(f"this store has schema {found}; this credsign knows {SCHEMA_VERSION}")
+
+    def _meta_number(self, cursor: Cursor, name: str, lock: str = "") -> int:
+        cursor.execute(self._sql(f"SELECT value FROM credsign_meta WHERE name = ?{lock}"), (name,))
+        found = cursor.fetchone()
+        text = None if found is None else found[0]
+        if not isinstance(text, str) or not text.isdigit() or len(text) > 18:
+            raise IntegrityError(f"the store's {name} is corrupt")
+        return int(text)
 
     @staticmethod
     def _row(values: tuple[Any, ...]) -> Row:
-        public = json.loads(values[3])
+        """A Row from a SELECT; any column not as credsign writes it is an IntegrityError."""
+        texts = (values[0], values[1], values[2], values[3], values[4], values[6], values[7])
+        public: Any = None
+        if (
+            all(isinstance(value, str) for value in texts)
+            and isinstance(values[5], bytes | memoryview)
+            and type(values[8]) is int
+        ):
+            try:
+                public = json.loads(values[3])
+            except (ValueError, RecursionError):
+                public = None
+        if not isinstance(public, dict):
+            raise IntegrityError("a stored row is malformed (tampered, or not written by credsign)")
         return Row(
             values[0], values[1], values[2], public, values[4], bytes(values[5]), *values[6:]
         )
@@ -133,6 +208,7 @@ class SqlBackend(ABC):
             ),
         )
 
+    @guarded
     def insert(self, row: Row) -> None:
         with self.transaction() as cursor:
             if self._select(cursor, row.integration_id, row.auth_id) is not None:
@@ -153,10 +229,12 @@ class SqlBackend(ABC):
             )
             self._bump(cursor)
 
+    @guarded
     def fetch(self, integration_id: str, auth_id: str) -> Row | None:
         with self.transaction(write=False) as cursor:
             return self._select(cursor, integration_id, auth_id)
 
+    @guarded
     def list(self, integration_id: str) -> list[Row]:
         with self.transaction(write=False) as cursor:
             cursor.execute(
@@ -168,6 +246,7 @@ class SqlBackend(ABC):
             )
             return [self._row(values) for values in cursor.fetchall()]
 
+    @guarded
     def update(self, integration_id: str, auth_id: str, change: Callable[[Row], Row]) -> Row | None:
         """Read, change and write one row under a lock: concurrent writers queue up."""
         with self.transaction() as cursor:
@@ -179,6 +258,7 @@ class SqlBackend(ABC):
             self._bump(cursor)
             return updated
 
+    @guarded
     def delete(self, integration_id: str, auth_id: str) -> bool:
         with self.transaction() as cursor:
             cursor.execute(
@@ -192,7 +272,8 @@ class SqlBackend(ABC):
                 self._bump(cursor)
             return deleted
 
-    def keys_not(self, key_id: str) -> Iterator[tuple[str, str]]:
+    @guarded
+    def keys_not(self, key_id: str) -> builtins.list[tuple[str, str]]:
         """(integration id, auth id) of every row sealed with another key than ``key_id``."""
         with self.transaction(write=False) as cursor:
             cursor.execute(
@@ -201,10 +282,68 @@ class SqlBackend(ABC):
                 ),
                 (key_id,),
             )
-            found = cursor.fetchall()
-        yield from ((row[0], row[1]) for row in found)
+            return [(row[0], row[1]) for row in cursor.fetchall()]
 
+    @guarded
     def generation(self) -> int:
         with self.transaction(write=False) as cursor:
-            cursor.execute("SELECT value FROM credsign_meta WHERE name = 'generation'")
-            return int(cursor.fetchone()[0])
+            return self._meta_number(cursor, "generation")
+
+    # -- keys and migration (credsign.store.migrate) -----------------------------------
+
+    @guarded
+    def state(self) -> tuple[int, Row | None, dict[str, str]]:
+        """(schema version, some row if there is one, the listed keys: key id -> check)."""
+        with self.transaction(write=False) as cursor:
+            version = self._meta_number(cursor, "schema_version")
+            cursor.execute(f"SELECT {_COLUMNS} FROM credsign_credentials LIMIT 1")
+            found = cursor.fetchone()
+            sample = None if found is None else self._row(found)
+            cursor.execute(
+                self._sql("SELECT name, value FROM credsign_meta WHERE name LIKE ?"),
+                (KEY_PREFIX + "%",),
+            )
+            keys = {str(name).removeprefix(KEY_PREFIX): str(value) for name, value in cursor}
+        return version, sample, keys
+
+    @guarded
+    def register_key(self, key_id: str, check: str, *, first: bool = False) -> None:
+        """Add a key to those this database accepts (kept if listed already).
+
+        ``first``: only if no key is listed yet (two first openers: one key wins).
+        """
+        with self.transaction() as cursor:
+            if first:
+                self._meta_number(cursor, "schema_version", self.lock_rows)  # openers queue here
+                cursor.execute(
+                    self._sql("SELECT 1 FROM credsign_meta WHERE name LIKE ?"), (KEY_PREFIX + "%",)
+                )
+                if cursor.fetchone() is not None:
+                    return
+            cursor.execute(
+                self._sql(
+                    "INSERT INTO credsign_meta (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING"
+                ),
+                (KEY_PREFIX + key_id, check),
+            )
+
+    @guarded
+    def migrate(self, version: int, change: Callable[[Row], Row]) -> int:
+        """Rewrite every row with ``change`` and set the schema ``version``, in one transaction.
+
+        Concurrent openers queue on the schema version's row; the later ones find
+        the work done. Returns how many rows were rewritten.
+        """
+        with self.transaction() as cursor:
+            if self._meta_number(cursor, "schema_version", self.lock_rows) >= version:
+                return 0
+            cursor.execute(f"SELECT {_COLUMNS} FROM credsign_credentials")
+            rows = [self._row(values) for values in cursor.fetchall()]
+            for row in rows:
+                self._write(cursor, change(row))
+            cursor.execute(
+                self._sql("UPDATE credsign_meta SET value = ? WHERE name = 'schema_version'"),
+                (str(version),),
+            )
+            self._bump(cursor)
+            return len(rows)

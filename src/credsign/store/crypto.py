@@ -1,8 +1,8 @@
 """Secrets at rest: AES-256-GCM under a master key that never enters the database.
 
 Each ciphertext carries its own random nonce and the id of the key that wrote
-it; the record's (integrationId, authId) is bound as associated data, so a
-ciphertext copied onto another record does not decrypt.
+it; every other stored field of the row is bound as associated data
+(:mod:`credsign.store.sealing`), so a row changed without the key does not decrypt.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import hmac
 import os
 import secrets
 from collections.abc import Iterable
@@ -19,7 +20,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from credsign.errors import IntegrityError, StoreValidationError
+from credsign.errors import IntegrityError, StoreError, StoreValidationError
+from credsign.store.files import fsync_directory, make_private_directories
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -56,6 +58,10 @@ class MasterKey:
     def encoded(self) -> str:
         return base64.b64encode(self.material).decode()
 
+    def check(self) -> str:
+        """A value proving this key to a database (an HMAC of a constant; reveals nothing)."""
+        return hmac.new(self.material, b"credsign key check\0", hashlib.sha256).hexdigest()
+
     def __repr__(self) -> str:
         return f"MasterKey(key_id={self.key_id!r})"
 
@@ -82,6 +88,8 @@ class Keyring:
         key = self._keys.get(key_id)
         if key is None:
             raise IntegrityError(f"stored secret was written with key {key_id}, not given")
+        if len(blob) < NONCE_BYTES + 16:  # nonce + GCM tag at the least
+            raise IntegrityError("stored secret is truncated")
         try:
             return key._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], associated)
         except InvalidTag:
@@ -94,10 +102,11 @@ class Keyring:
 
 def _write_keys(path: Path, keys: Iterable[MasterKey], *, exclusive: bool = False) -> None:
     """Write key lines readable by the owner only, atomically; ``exclusive``: only if absent."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_directories(path.parent)
     temporary = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
+        os.fchmod(descriptor, 0o600)  # whatever the umask
         with os.fdopen(descriptor, "w") as handle:
             handle.write("".join(key.encoded() + "\n" for key in keys))
             handle.flush()
@@ -107,12 +116,35 @@ def _write_keys(path: Path, keys: Iterable[MasterKey], *, exclusive: bool = Fals
                 os.link(temporary, path)
         else:
             os.replace(temporary, path)
+        fsync_directory(path.parent)
     finally:
         temporary.unlink(missing_ok=True)
 
 
 def _read_keys(path: Path) -> list[MasterKey]:
-    return [MasterKey.parse(line) for line in path.read_text().split() if line]
+    """The keys of a key file; a corrupt or empty one is an IntegrityError naming the line.
+
+    Errors are raised outside the handlers: their context must not carry key bytes.
+    """
+    failure: StoreError | None = None
+    try:
+        lines = path.read_bytes().split()
+    except OSError as error:
+        failure = StoreError(f"cannot read key file {path}: {error.strerror}")
+        lines = []
+    keys = []
+    for number, line in enumerate(lines, start=1):
+        if failure is not None:
+            break
+        try:
+            keys.append(MasterKey.parse(line.decode("latin-1")))
+        except StoreValidationError:
+            failure = IntegrityError(f"key file {path} is corrupt (line {number})")
+    if failure is None and not keys:
+        failure = IntegrityError(f"key file {path} holds no key")
+    if failure is not None:
+        raise failure
+    return keys
 
 
 class KeyFile:
@@ -134,10 +166,14 @@ class KeyFile:
             for file in (self.path, self.pending)
         )
 
+    def create(self) -> None:
+        """Write a new key unless the file exists (only ever for a store without keys)."""
+        _write_keys(self.path, [MasterKey.generate()], exclusive=True)
+
     def keyring(self, also: Iterable[MasterKey] = ()) -> Keyring:
-        """The keys as the files say now (creating the file with a new key on first use)."""
+        """The keys as the files say now; a missing file is an error, never a new key."""
         if not self.path.exists():
-            _write_keys(self.path, [MasterKey.generate()], exclusive=True)
+            raise IntegrityError(f"key file {self.path} is missing")
         self._seen = self._state()
         keys = _read_keys(self.path)
         pending = _read_keys(self.pending) if self.pending.exists() else []

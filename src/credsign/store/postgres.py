@@ -1,4 +1,9 @@
-"""The shared backend: PostgreSQL (psycopg 3), for many workers on many machines."""
+"""The shared backend: PostgreSQL (psycopg 3), for many workers on many machines.
+
+The URL is parsed once, here, and psycopg gets its parts as keywords: libpq
+then never parses (nor quotes in an error) the URL again. No message, repr or
+exception context of this backend holds the password.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from credsign.errors import ConflictError, StoreError, StoreValidationError
 from credsign.store.backend import Cursor, SqlBackend
+from credsign.store.location import MASK, redact_url
+
+
+def _parse(psycopg: Any, url: str) -> dict[str, str]:
+    """The URL's connection parameters; a malformed URL is refused without quoting it."""
+    try:
+        params: dict[str, str] = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.Error as error:
+        # libpq quotes the offending part ("pw%zz..."): keep only the words before it.
+        reason = str(error).split('"', 1)[0].strip().rstrip(":").strip()[:80]
+    else:
+        return params
+    raise StoreValidationError(f"cannot parse the PostgreSQL URL {redact_url(url)} ({reason})")
 
 
 class PostgresBackend(SqlBackend):
@@ -15,23 +34,47 @@ class PostgresBackend(SqlBackend):
 
     marker = "%s"
     lock_rows = " FOR UPDATE"
+    blob_type = "BYTEA"
+    schema_lock = "SELECT pg_advisory_xact_lock(7150000001)"  # one schema creator at a time
 
     def __init__(self, url: str) -> None:
         import psycopg  # the 'store' extra; imported only when PostgreSQL is asked for
 
         self._psycopg: Any = psycopg
-        self.url = url
+        self.driver_errors = (psycopg.Error,)
+        self.url = redact_url(url)  # for display; the parameters hold the password
+        self._params = _parse(psycopg, url)
+        self._hidden = [url] + [value for value in (self._params.get("password"),) if value]
         self._local = threading.local()
-        with self.transaction() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(7150000001)")  # one schema creator
-            self.create_schema(cursor, "BYTEA")
+        self._start()
+
+    def __repr__(self) -> str:
+        return f"PostgresBackend({self.url!r})"
+
+    def translate(self, error: Exception) -> StoreError:
+        if isinstance(error, self._psycopg.errors.UniqueViolation):
+            return ConflictError("the record exists already")
+        message = str(error).strip()
+        for hidden in self._hidden:  # belt and braces: libpq has no reason to echo these
+            message = message.replace(hidden, MASK)
+        return StoreError(f"PostgreSQL {self.url}: {message}")
 
     def _connection(self, role: str) -> Any:
         connection = getattr(self._local, role, None)
         if connection is None or connection.closed:
             # Reads run alone in autocommit: one round trip instead of BEGIN/SELECT/COMMIT.
-            connection = self._psycopg.connect(self.url, autocommit=role == "reader")
-            setattr(self._local, role, connection)
+            try:
+                connection = self._psycopg.connect(autocommit=role == "reader", **self._params)
+            except (UnicodeError, ValueError) as error:  # a host or user psycopg cannot encode
+                if isinstance(error, self._psycopg.Error):
+                    raise
+                failure = StoreValidationError(
+                    f"PostgreSQL {self.url}: a connection parameter cannot be encoded"
+                )
+            else:
+                setattr(self._local, role, connection)
+                return connection
+            raise failure
         return connection
 
     @contextmanager
