@@ -24,11 +24,12 @@ from base64 import b64encode
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus, urlsplit
 
 import httpx
 
+from credsign.adapters.requests_body import body_bytes
 from credsign.errors import CredsignError, SignatureError
 from credsign.records import (
     ApiKeyRecord,
@@ -397,23 +398,6 @@ class VerifyingTransport(_Verifying, httpx.BaseTransport, httpx.AsyncBaseTranspo
         return response
 
 
-def _body_bytes(body: Any) -> bytes:
-    """A prepared requests body, read fully (bytes, text, a file or an iterable of chunks)."""
-    if body is None:
-        return b""
-    if isinstance(body, bytes):
-        return body
-    if isinstance(body, str):
-        return body.encode("utf-8")
-    if isinstance(body, bytearray | memoryview):
-        return bytes(body)
-    read = getattr(body, "read", None)
-    if callable(read):
-        data = read()
-        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    return b"".join(c.encode("utf-8") if isinstance(c, str) else bytes(c) for c in body)
-
-
 def _text(value: str | bytes) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else value
 
@@ -451,7 +435,7 @@ class VerifyingAdapter(_Verifying, BaseAdapter):
         cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        body = _body_bytes(request.body)
+        body = body_bytes(request.body)  # the bytes the signer hashed: one definition
         headers = [(_text(name), _text(value)) for name, value in request.headers.items()]
         seen = self.inspect(str(request.method), str(request.url), headers, body)
         if seen.ok and self.app_handler is not None:
