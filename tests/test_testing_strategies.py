@@ -73,9 +73,11 @@ def test_invalid_records_fail_as_claimed(case: InvalidRecord) -> None:
 
 
 def test_optional_fields_are_covered() -> None:
+    """A coverage property, so it must not depend on luck: derandomized, the same 300
+    examples are drawn on every run and every machine, and they cover every option."""
     seen: set[str] = set()
 
-    @settings(max_examples=300, deadline=None, database=None)
+    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
     @given(records())
     def collect(record: Record) -> None:
         dumped = record.to_dict(reveal_secrets=True)
