@@ -9,6 +9,7 @@ client puts on the wire equals the scope's host on the wire.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from requests.utils import requote_uri
 
 from credsign import HttpxAuth, RecordError, RequestsAuth, parse_record
+from credsign.adapters import httpx_fast
 from credsign.adapters.httpx import HttpxHead
 from credsign.adapters.requests import _redirect_target
 from credsign.scope import Scope, Target, wire_host
@@ -265,3 +267,88 @@ def test_accepted_base_url_hosts_sign_through_every_client(host: str) -> None:
     assert next(flow).headers["authorization"] == f"Bearer {TOKEN}"
     prepared = requests.Request("GET", f"https://{host}/v1/x").prepare()
     assert RequestsAuth(record)(prepared).headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+# --- IP literals: hosts compare case-insensitively on the wire --------------------------------
+
+
+@st.composite
+def ip_literal_pairs(draw: st.DrawFn) -> tuple[str, str]:
+    """Two spellings of IP literals (IPv6 in any case, compressed or not; IPv4 forms)."""
+    v6 = draw(st.booleans())
+    first = draw(st.integers(0, 2**128 - 1 if v6 else 2**32 - 1))
+    second = first if draw(st.booleans()) else draw(st.integers(0, 2**128 - 1 if v6 else 2**32 - 1))
+
+    def spell(number: int) -> str:
+        if not v6:
+            address = str(ipaddress.IPv4Address(number))
+            if draw(st.booleans()):
+                address = ".".join(part.zfill(3) for part in address.split("."))
+            return address
+        ip6 = ipaddress.IPv6Address(number)
+        form = draw(st.sampled_from(["compressed", "exploded", "mapped"]))
+        text = ip6.exploded if form == "exploded" else ip6.compressed
+        if form == "mapped":
+            text = f"::ffff:{ipaddress.IPv4Address(number & 0xFFFFFFFF)}"
+        flips = draw(st.lists(st.booleans(), min_size=len(text), max_size=len(text)))
+        cased = (c.upper() if flip else c for c, flip in zip(text, flips, strict=True))
+        return "[" + "".join(cased) + "]"
+
+    return spell(first), spell(second)
+
+
+def httpx_ip_wire(host: str) -> str | None:
+    """The host httpx connects to for ``host``, lower-cased: hosts compare case-insensitively."""
+    try:
+        return httpx.Request("GET", f"http://{host}:8080/p").url.raw_host.decode("ascii").lower()
+    except httpx.InvalidURL:
+        return None
+
+
+def requests_ip_wire(host: str) -> str | None:
+    url = prepared_url(f"{host}:8080")
+    return None if url is None else (requests_wire(url) or "").strip("[]").lower()
+
+
+@settings(max_examples=200, deadline=None)
+@given(ip_literal_pairs())
+@example(("[::FFFF:7F00:1]", "[::ffff:7f00:1]"))  # the review's case
+@example(("[::ffff:7f00:1]", "[::FFFF:7F00:1]"))
+@example(("[::FFFF:127.0.0.1]", "[::ffff:127.0.0.1]"))
+@example(("[0:0:0:0:0:0:0:1]", "[::1]"))
+@example(("127.0.0.1", "127.000.000.001"))
+def test_ip_literal_scope_decision_is_the_clients_wire_comparison(pair: tuple[str, str]) -> None:
+    scope_host, target_host = pair
+    base_url = f"http://{scope_host}:8080/v1"
+    try:
+        record = parse_record({"authType": "BEARER_TOKEN", "token": TOKEN, "baseUrl": base_url})
+    except RecordError:
+        return
+    scope = as_signer(record).scope
+    assert scope is not None
+    # Whatever parse_record accepts, both clients reach the scope's host, and sign there.
+    assert httpx_ip_wire(scope_host) in (scope.host, None)
+    assert requests_ip_wire(scope_host) == scope.host
+    if httpx_ip_wire(scope_host) is not None:
+        flow = HttpxAuth(record).auth_flow(httpx.Request("GET", f"http://{scope_host}:8080/v1/x"))
+        assert next(flow).headers["authorization"] == f"Bearer {TOKEN}"
+    prepared = requests.Request("GET", f"http://{scope_host}:8080/v1/x").prepare()
+    assert RequestsAuth(record)(prepared).headers["Authorization"] == f"Bearer {TOKEN}"
+
+    if (by_httpx := httpx_ip_wire(target_host)) is not None:
+        request = httpx.Request("GET", f"http://{target_host}:8080/v1/x")
+        assert scope.contains(HttpxHead(request).target()) == (by_httpx == scope.host)
+    if (url := prepared_url(f"{target_host}:8080")) is not None:
+        target = Target.from_url(url.replace("https:", "http:").replace("/p", "/v1/x"))
+        assert scope.contains(target) == (requests_ip_wire(target_host) == scope.host)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["httpx-internals", "public-api"])
+def test_httpx_targets_name_ip_literals_in_lower_case(
+    monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    """Both ways ``target_of`` reads a URL (see ``httpx_fast``) agree with requests."""
+    monkeypatch.setattr(httpx_fast, "FAST_URL", fast and httpx_fast.FAST_URL)
+    url = "http://[::FFFF:7F00:1]:8080/v1/x"
+    target = httpx_fast.target_of(httpx.URL(url))
+    assert target == Target.from_url(url) == Target("http", "::ffff:7f00:1", 8080, "/v1/x")

@@ -47,7 +47,7 @@ from credsign.record_fields import (
     no_control,
 )
 from credsign.record_input import load_record_data
-from credsign.scope import base_host_problem
+from credsign.scope import base_host_problem, base_path_problem
 
 MAX_STATIC_HEADERS = 64
 _FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
@@ -107,7 +107,7 @@ def _base_url(value: str) -> str:
         raise ValueError("must be an absolute http:// or https:// URL")
     if not parts.hostname:
         raise ValueError("must name a host")
-    if (problem := base_host_problem(parts.netloc)) is not None:
+    if (problem := base_host_problem(parts.netloc) or base_path_problem(parts.path)) is not None:
         raise ValueError(problem)
     if parts.username is not None or parts.password is not None:
         raise ValueError("must not carry user information")
@@ -289,10 +289,14 @@ _HMAC_HEADERS = frozenset({"signature", "signature-input", "content-digest"})
 
 
 class NoAuthRecord(_RecordBase):
+    """No credential: only the static headers, contentType and scope."""
+
     auth_type: Literal["NO_AUTH"]
 
 
 class BasicAuthRecord(_RecordBase):
+    """HTTP Basic (RFC 7617): ``Authorization: Basic base64(username:password)``."""
+
     auth_type: Literal["BASIC_AUTH"]
     username: (
         Annotated[str, Field(min_length=1, max_length=256), AfterValidator(no_control)] | None
@@ -314,6 +318,8 @@ class BasicAuthRecord(_RecordBase):
 
 
 class BearerTokenRecord(_RecordBase):
+    """A bearer token (RFC 6750): ``Authorization: Bearer <token>``."""
+
     auth_type: Literal["BEARER_TOKEN"]
     token: HeaderSecret | None = None
     organizations: tuple[BearerTokenRecord, ...] = ()

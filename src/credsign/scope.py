@@ -84,8 +84,10 @@ def base_host_problem(netloc: str) -> str | None:
     return None
 
 
-_DECODED = {"%2e": ".", "%2f": "/", "%5c": "/", "\\": "/"}
-_TO_DECODE = re.compile(r"%2[eEfF]|%5[cC]|\\")
+_DECODED = {"%2e": ".", "%2f": "/", "%5c": "/", "%25": "%", "\\": "/"}
+_TO_DECODE = re.compile(r"%2[eEfF5]|%5[cC]|\\")
+_SLASHES = re.compile("/{2,}")
+_PARAMS = re.compile(";[^/]*")
 
 
 class Target(NamedTuple):
@@ -143,12 +145,50 @@ def remove_dot_segments(path: str) -> str:
     return normalized
 
 
-def _effective_path(path: str) -> str:
-    """The path a lenient server may route to, after decoding dots and slashes."""
-    if "%" not in path and "\\" not in path and "/." not in path:
-        return path  # nothing a server could decode or resolve: compare as it is
-    decoded = _TO_DECODE.sub(lambda match: _DECODED[match.group().lower()], path)
-    return remove_dot_segments(decoded)
+def _plain(path: str) -> bool:
+    """Whether every server reads ``path`` as it is (nothing to decode, merge or resolve)."""
+    if "/." in path or "//" in path or ";" in path or "\\" in path:
+        return False
+    if "%" not in path:
+        return True
+    lowered = path.lower()  # only these escapes change how a server splits the path
+    return not ("%2e" in lowered or "%2f" in lowered or "%5c" in lowered or "%25" in lowered)
+
+
+def _readings(path: str) -> set[str]:
+    """``path`` as each kind of server may read it.
+
+    Servers differ: some decode ``%2e %2f %5c`` and ``\\`` (IIS, and again after
+    ``%25``), some merge repeated slashes (nginx's ``merge_slashes``), some drop
+    ``;params`` from segments (Tomcat: ``/..;/``); each then removes dot segments.
+    """
+    decoded, previous = path, ""
+    while decoded != previous:  # every pass after the first shortens it, so this ends
+        previous = decoded
+        decoded = _TO_DECODE.sub(lambda match: _DECODED[match.group().lower()], decoded)
+    forms = {path, decoded}
+    if "//" in decoded:  # decoding never removes a slash, so this covers the path too
+        forms |= {_SLASHES.sub("/", form) for form in forms}
+    if ";" in path:
+        forms |= {_PARAMS.sub("", form) for form in forms}
+    return {remove_dot_segments(form) for form in forms}
+
+
+def base_path_problem(path: str) -> str | None:
+    """Why servers could read a baseUrl's ``path`` as different paths, or None.
+
+    A scope's prefix must name one path for every server (``contains`` reads request
+    paths every way a server may): ``%2e``, ``%2f``, ``%5c``, ``%25``, ``\\``, ``//``,
+    ``;`` or dot segments would each make it another prefix for some server, or for
+    requests, which sends ``%2e`` as ``.``.
+    """
+    if _plain(path) or _readings(path) == {path}:
+        return None
+    return "has a path servers read in different ways (encoded dots or slashes, //, ;, ..)"
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +202,7 @@ class Scope:
     scheme: str
     host: str
     port: int
-    path_prefix: str  # without a trailing slash; "" covers every path
+    path_prefix: str  # without a trailing slash; "" covers every path (see base_path_problem)
 
     @classmethod
     def from_base_url(cls, base_url: str) -> Scope:
@@ -180,8 +220,11 @@ class Scope:
         prefix = self.path_prefix
         if not prefix:
             return True
-        path = _effective_path(target.path)
-        return path == prefix or path.startswith(prefix + "/")
+        path = target.path
+        if _plain(path):
+            return _under(path, prefix)  # read alike by every server
+        # Inside only if inside however a server reads it (every server reads the prefix alike).
+        return all(_under(reading, prefix) for reading in _readings(path))
 
     def __str__(self) -> str:
         origin = Target(self.scheme, self.host, self.port, self.path_prefix)

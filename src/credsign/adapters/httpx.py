@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Generator
+from typing import NamedTuple
+from weakref import finalize
 
 import httpx
 
@@ -18,11 +20,12 @@ from credsign.adapters.policy import (
     REDIRECT_WARNING,
     redirect_method,
     redirect_scope,
+    refuse_carried_credentials,
     sign_in_scope,
 )
 from credsign.errors import RedirectWarning
 from credsign.records import Record
-from credsign.scope import Target, host_header
+from credsign.scope import Scope, Target, host_header
 from credsign.signing import Clock, Signer, as_signer, utc_now
 from credsign.signing.base import HASHES, HeaderSet
 
@@ -117,6 +120,13 @@ class HttpxHead:
         self.request.url = with_query(self.request.url, query)
 
 
+class _Chain(NamedTuple):
+    """What a redirect hop is judged by: its chain's scope, and what the previous hop carried."""
+
+    scope: Scope
+    previous_query: str  # the query of the hop the 3xx answered, as credsign signed it
+
+
 class HttpxAuth(httpx.Auth):
     """Authenticate httpx requests from a credential record.
 
@@ -124,7 +134,13 @@ class HttpxAuth(httpx.Auth):
     applying credentials only to hops inside the record's scope (its baseUrl,
     else the first request's origin). Leave the client's own
     ``follow_redirects`` at False: httpx follows those out of any auth's sight.
+    Without it, a 3xx's ``next_request`` sent through the client later is held
+    to the same scope: signed inside it, sent with no credential outside it.
     """
+
+    #: The record whose secret values no hop out of scope may carry; None when given a
+    #: compiled signer (a class default for subclasses that skip ``__init__``).
+    _record: Record | None = None
 
     def __init__(
         self,
@@ -137,6 +153,12 @@ class HttpxAuth(httpx.Auth):
         self.signer = as_signer(credentials, org)
         self.clock = clock or utc_now
         self.follow_redirects = follow_redirects
+        self._record = None if isinstance(credentials, Signer) else credentials
+        #: The ``next_request`` of every 3xx this auth saw without following it, by
+        #: ``id()`` while it lives: sent by hand, it is a hop of its chain, not a fresh
+        #: request. Not marked in ``request.extensions``: httpx passes that dict on,
+        #: and callers may share one. A fresh request pays one dict lookup.
+        self._hops: dict[int, _Chain] = {}
         self.requires_request_body = self.signer.requires_body
 
     def sync_auth_flow(
@@ -150,7 +172,11 @@ class HttpxAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         signer = self.signer
         head = HttpxHead(request)
-        if signer.scope is None:
+        hops = self._hops
+        chain = hops.get(id(request)) if hops else None
+        if chain is not None:  # a hop of a chain, sent by hand
+            self._redirect_hop(head, chain.scope, chain.previous_query)
+        elif signer.scope is None:
             signer.sign(head, self.clock)
         else:
             sign_in_scope(signer, head, self.clock)
@@ -159,23 +185,35 @@ class HttpxAuth(httpx.Auth):
             warnings.warn(REDIRECT_WARNING, RedirectWarning, stacklevel=2)
         if not response.has_redirect_location:
             return
-        scope = redirect_scope(signer, head.target())
+        scope = redirect_scope(signer, head.target()) if chain is None else chain.scope
         if not self.follow_redirects:
             pending = response.next_request
-            if pending is not None and not scope.contains(HttpxHead(pending).target()):
-                signer.strip(HttpxHead(pending))
+            if pending is not None:
+                if not scope.contains(HttpxHead(pending).target()):
+                    signer.strip(HttpxHead(pending))
+                hops[id(pending)] = _Chain(scope, head.query)
+                finalize(pending, hops.pop, id(pending), None)  # before its id is reused
             return
         cookies = httpx.Cookies()
         while response.has_redirect_location:
             cookies.extract_cookies(response)
+            previous_query = head.query
             request = _next_hop(request, response, cookies)
             if self.requires_request_body:  # the body is in memory now: hash it for this hop
                 request.read()
             head = HttpxHead(request)
-            signer.strip(head)
-            if scope.contains(head.target()):
-                signer.sign(head, self.clock)
+            self._redirect_hop(head, scope, previous_query)
             response = yield request
+
+    def _redirect_hop(self, head: HttpxHead, scope: Scope, previous_query: str) -> None:
+        """A redirect hop: signed again inside its chain's scope, else sent with no credential."""
+        signer = self.signer
+        signer.strip(head)
+        if scope.contains(head.target()):
+            signer.sign(head, self.clock)
+        else:
+            url = str(head.request.url)
+            refuse_carried_credentials(signer, url, previous_query, self._record, scope)
 
 
 def _next_hop(

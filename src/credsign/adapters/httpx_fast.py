@@ -41,19 +41,24 @@ FAST_URL = _probe_url()
 def target_of(url: httpx.URL) -> Target:
     """Where ``url`` goes, read without httpx re-encoding each part.
 
-    httpx parsed the host into what it sends (IDNA 2008, lower case): the wire host
-    that ``scope.wire_host`` computes for other URLs, with nothing left to encode.
+    httpx parsed the host into what it sends (IDNA 2008, names lower-cased): the wire
+    host that ``scope.wire_host`` computes for other URLs, with nothing left to encode.
+    It keeps the case of an IPv6 literal (``[::FFFF:7F00:1]``); hosts compare without
+    case on the wire, so that one is lower-cased here, as requests and scopes have it.
     """
     if FAST_URL:
         parsed = url._uri_reference
         scheme = parsed.scheme
         port = parsed.port or DEFAULT_PORTS.get(scheme, 0)
+        host = parsed.host
+        if ":" in host:  # only IPv6 literals keep their case
+            host = host.lower()
         # tuple.__new__ skips NamedTuple's Python-level __new__ (0.2 us on the hot path).
-        return _new_tuple(Target, (scheme, parsed.host, port, parsed.path or "/"))
+        return _new_tuple(Target, (scheme, host, port, parsed.path or "/"))
     scheme = url.scheme
     path = url.raw_path.partition(b"?")[0].decode("ascii") or "/"
     port = url.port or DEFAULT_PORTS.get(scheme, 0)
-    return Target(scheme, url.raw_host.decode("ascii"), port, path)
+    return Target(scheme, url.raw_host.decode("ascii").lower(), port, path)
 
 
 def query_of(url: httpx.URL) -> str:

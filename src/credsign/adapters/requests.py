@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import sys
 from types import CodeType
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlparse, urlsplit
 
-import requests
+from credsign.extras import require
+
+if TYPE_CHECKING:
+    import requests
+else:  # the 'requests' extra: importing this module is the point of use
+    requests = require("requests", "requests", "RequestsAuth")
+
 from requests.sessions import SessionRedirectMixin
 from requests.structures import CaseInsensitiveDict
 from requests.utils import requote_uri
 
-from credsign.adapters.policy import redirect_method, redirect_scope, sign_in_scope
+from credsign.adapters.policy import (
+    redirect_method,
+    redirect_scope,
+    refuse_carried_credentials,
+    sign_in_scope,
+)
 from credsign.adapters.requests_body import body_digest
 from credsign.records import Record
 from credsign.scope import Target, host_header
@@ -30,6 +41,15 @@ def _split_query(url: str) -> tuple[str, str, str]:
     return base, query, hash_mark + fragment
 
 
+def wire_text(value: str | bytes) -> str:
+    """A header value as text: requests allows bytes, which http.client sends unchanged.
+
+    http.client encodes text values as Latin-1, so bytes read as Latin-1 are the text
+    that puts the same bytes on the wire.
+    """
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
 class UrlHead:
     """A request head over a URL string, a headers mapping and a body (requests' shapes)."""
 
@@ -42,10 +62,11 @@ class UrlHead:
         self.body = body
 
     def host(self) -> str:
-        return self.headers.get("host") or host_header(self.target())
+        host = self.headers.get("host")
+        return wire_text(host) if host else host_header(self.target())
 
     def header_lines(self) -> list[tuple[str, str]]:
-        return [(name.lower(), value) for name, value in self.headers.items()]
+        return [(name.lower(), wire_text(value)) for name, value in self.headers.items()]
 
     def body_digest(self, algorithm: str) -> bytes:
         return body_digest(self.body, algorithm)
@@ -97,9 +118,10 @@ def _redirect_target(response: requests.Response) -> str:
     location = response.headers["location"].encode("latin1").decode("utf8")
     if location.startswith("//"):
         location = f"{urlsplit(response.url).scheme}:{location}"
-    if not urlsplit(location).netloc:
-        return urljoin(response.url, requote_uri(location))
-    return requote_uri(location)
+    parsed = urlparse(location)  # drops tabs and newlines, as requests' own parse does
+    if not parsed.netloc:
+        return urljoin(response.url, requote_uri(parsed.geturl()))
+    return requote_uri(parsed.geturl())
 
 
 def _code_of(name: str) -> CodeType | None:
@@ -157,11 +179,16 @@ class RequestsAuth(requests.auth.AuthBase):
     credential from it, and signs it again only when the next hop is in scope.
     """
 
+    #: The record whose secret values no hop out of scope may carry; None when given a
+    #: compiled signer (a class default for subclasses that skip ``__init__``).
+    _record: Record | None = None
+
     def __init__(
         self, credentials: Record | Signer, *, clock: Clock | None = None, org: str | None = None
     ) -> None:
         self.signer = as_signer(credentials, org)
         self.clock = clock or utc_now
+        self._record = None if isinstance(credentials, Signer) else credentials
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         head = RequestsHead(request)
@@ -184,8 +211,14 @@ class _RedirectGuard:
             return response
         signer = self.auth.signer
         head = RequestsHead(response.request)
+        previous_query = head.query
         signer.strip(head)
-        location = _redirect_target(response)
+        try:
+            location = _redirect_target(response)
+            target = Target.from_url(location)
+        except ValueError:  # a Location requests refuses (InvalidURL...): it goes stripped
+            response.request.headers = CaseInsensitiveDict(head.headers)
+            return response
         method = redirect_method(head.method, response.status_code)
         body = head.body
         if response.status_code not in (307, 308):  # requests drops the body and its headers
@@ -194,11 +227,13 @@ class _RedirectGuard:
                 head.headers.pop(name, None)
         hop = UrlHead(method, location, head.headers, body)
         scope = redirect_scope(signer, Target.from_url(self.first.url or ""))
-        inside = scope.contains(hop.target())
+        inside = scope.contains(target)
         if inside:
             signer.sign(hop, self.auth.clock)
         else:
             signer.strip(hop)
+            record = self.auth._record
+            refuse_carried_credentials(signer, hop.url, previous_query, record, scope)
         response.request.headers = (_SignedHopHeaders if inside else CaseInsensitiveDict)(
             hop.headers
         )

@@ -84,6 +84,7 @@ class LiveHttpxAuth(HttpxAuth):
         self.source = source
         self.clock = clock or utc_now
         self.follow_redirects = follow_redirects
+        self._hops = {}  # see HttpxAuth.__init__
 
     @property
     def signer(self) -> Signer:  # type: ignore[override]  # read-only: always the current one
