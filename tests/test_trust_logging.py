@@ -8,6 +8,7 @@ record's message and arguments are searched for every secret the request carried
 from __future__ import annotations
 
 import contextlib
+import http.server
 import io
 import logging
 import socket
@@ -21,7 +22,8 @@ import pytest
 import requests
 import requests.adapters
 
-from credsign import HttpxAuth, RequestsAuth, log_redaction, parse_record
+from credsign import HttpxAuth, RequestsAuth, ScopeError, log_redaction, parse_record
+from credsign.log_redaction import MASK
 from credsign.records import Record
 from credsign.signing import compile_signer
 from tests.leaks import revealed_secrets
@@ -98,6 +100,9 @@ def captured() -> Iterator[Captured]:
 
     handlers: list[logging.Handler] = [Keep(), logging.StreamHandler(stream)]
     handlers[1].setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    # Only the clients' records: credsign's own DEBUG log (tests/test_debug_log.py) shows a
+    # presigned URL's scope, date and algorithm, which these tests count as query credentials.
+    handlers[1].addFilter(lambda record: record.name.split(".")[0] in CLIENT_LOGGERS)
     root = logging.getLogger()
     old_level = root.level
     root.setLevel(logging.DEBUG)
@@ -248,3 +253,112 @@ def test_the_filter_serves_handlers_of_ones_own(httpbin_url: str) -> None:
     finally:
         own.removeHandler(handler)
     assert stream.getvalue() == f"fetched {httpbin_url}/get?api_key={log_redaction.MASK}\n"
+
+
+# --- Real peers: the review's redirect to a login page, through every client ----------
+
+
+class _LoginRedirect(http.server.BaseHTTPRequestHandler):
+    """On A, /v1/...: a 302 to B's login page with the URL asked for, and the same URL in
+    Refresh, Set-Cookie and Content-Location. On B: 200."""
+
+    login = ""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/v1/"):
+            back = quote(f"http://{self.headers['Host']}{self.path}", safe="")
+            self.send_response(302)
+            self.send_header("Location", f"{self.login}/login?return_to={back}")
+            self.send_header("Refresh", f"0; url={self.login}/login?return_to={back}")
+            self.send_header("Set-Cookie", f"return_to={back}; Path=/; HttpOnly")
+            self.send_header("Content-Location", f"/v1/orders?return_to={back}")
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def api_and_login() -> Iterator[tuple[str, str]]:
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LoginRedirect) for _ in "ab"]
+    api, login = (f"http://127.0.0.1:{s.server_address[1]}" for s in servers)
+    _LoginRedirect.login = login
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+    try:
+        yield api, login
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+NESTED_SECRET = "SECRETKEY123"
+
+
+def _nested_leaks(captured: Captured) -> list[str]:
+    records, stream = captured
+    shown = [f"{r.name}: {r.getMessage()}" for r in records]
+    shown += [str(arg) for r in records for arg in r.args or ()]
+    return [line for line in shown + stream.getvalue().splitlines() if NESTED_SECRET in line]
+
+
+def _login_record(api: str) -> Record:
+    return parse_record(
+        {
+            "authType": "API_KEY",
+            "baseUrl": f"{api}/v1",
+            "apiKey": {"key": "api_key", "value": NESTED_SECRET, "position": "query"},
+        }
+    )
+
+
+def _assert_logged_masked(captured: Captured, login: str) -> None:
+    assert _nested_leaks(captured) == []
+    records, _ = captured
+    messages = [r.getMessage() for r in records]
+    assert any("Location" in m and f"return_to={MASK}" in m for m in messages)  # httpcore
+    assert any(login in m and f"return_to={MASK}" in m for m in messages)  # httpx, INFO
+
+
+def test_httpx_sync_logs_no_nested_key(api_and_login: tuple[str, str], captured: Captured) -> None:
+    """The 302 (httpcore logs its headers), then the login page fetched as a browser would."""
+    api, login = api_and_login
+    with httpx.Client(auth=HttpxAuth(_login_record(api))) as client:
+        response = client.get(f"{api}/v1/orders")
+    assert response.status_code == 302
+    assert httpx.get(response.headers["Location"]).status_code == 200
+    auth = HttpxAuth(_login_record(api), follow_redirects=True)
+    with httpx.Client(auth=auth) as client, pytest.raises(ScopeError):
+        client.get(f"{api}/v1/orders")  # the hop out of scope would carry the key
+    _assert_logged_masked(captured, login)
+
+
+async def test_httpx_async_logs_no_nested_key(
+    api_and_login: tuple[str, str], captured: Captured
+) -> None:
+    api, login = api_and_login
+    async with httpx.AsyncClient(auth=HttpxAuth(_login_record(api))) as client:
+        response = await client.get(f"{api}/v1/orders")
+    async with httpx.AsyncClient() as browser:
+        assert (await browser.get(response.headers["Location"])).status_code == 200
+    _assert_logged_masked(captured, login)
+
+
+def test_requests_logs_no_nested_key(api_and_login: tuple[str, str], captured: Captured) -> None:
+    """RequestsAuth refuses the hop itself; the login URL, fetched otherwise, is logged masked."""
+    api, login = api_and_login
+    with pytest.raises(ScopeError):
+        requests.get(f"{api}/v1/orders", auth=RequestsAuth(_login_record(api)), timeout=10)
+    back = quote(f"{api}/v1/orders?api_key={NESTED_SECRET}", safe="")
+    assert requests.get(f"{login}/login?return_to={back}", timeout=10).status_code == 200
+    assert _nested_leaks(captured) == []
+    records, _ = captured
+    assert any(
+        r.name == "urllib3.connectionpool" and f"return_to={MASK}" in r.getMessage()
+        for r in records
+    )

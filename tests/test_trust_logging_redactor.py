@@ -61,8 +61,9 @@ def test_a_registered_name_is_masked_in_any_spelling(
 
 
 @settings(max_examples=100, deadline=None)
-@given(name=names, other=names, value=st.text(TEXT, min_size=1))
+@given(name=names, other=names, value=st.text(TEXT, min_size=1).filter(lambda v: "=" not in v))
 def test_other_parameters_stay_readable(name: str, other: str, value: str) -> None:
+    """(A value holding ``name=`` nests the name: test_trust_logging_nested.py.)"""
     redactor = QueryRedactor([name])
     pair = f"{encode_component(other)}={encode_component(value)}"
     text = f"GET /p?{pair} HTTP/1.1"

@@ -1,8 +1,9 @@
 """Issue 10, item 11: whatever it is given, the RFC 9421 verifier raises only SignatureError.
 
 Explicit cases for each crash the review found, a Hypothesis fuzzer over the whole
-verifier (structured-field fragments, random bytes, huge numbers, odd URLs), and one
-over the structured-field parser alone. Items 13-14 (queries) and 15 (the window)
+verifier (structured-field fragments, random bytes, huge numbers, odd URLs), one with
+type-level garbage in every argument position, and one over the structured-field
+parser alone. Items 13-14 (queries) and 15 (the window)
 are in test_trust_rfc9421_query.py and test_trust_rfc9421_window.py.
 """
 
@@ -16,6 +17,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
@@ -27,18 +29,23 @@ from credsign.signing.structured_fields import (
     parse_item,
 )
 from credsign.verify import SignatureError
+from tests.garbage import GARBAGE, POSITIONS, replaced
+from tests.leaks import assert_no_secret
 from tests.test_rfc9421 import (
     CLIENT_ID,
     CREATED,
     KEYS,
     MAX_AGE,
     NOW,
+    SECRET,
     SKEW,
     Wire,
     b64digest,
     check,
     forge,
+    hmac_record,
     refused,
+    sign_httpx,
     verifier,
 )
 
@@ -355,9 +362,39 @@ def test_the_verifier_only_ever_raises_signature_error(
 
 
 REASONS = {
-    *("missing", "malformed", "label", "algorithm", "unknown_key", "too_old", "future"),
+    *("missing", "malformed", "label", "algorithm", "unknown_key", "bad_key", "too_old"),
+    *("future",),
     *("expired", "missing_component", "content_digest", "replay", "mismatch"),
 }
+
+
+SIGNED_POST = Wire.of_httpx(
+    sign_httpx(hmac_record(), httpx.Request("POST", "https://api.example.com/p?x=1", content=b"x"))
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    position=st.sampled_from(POSITIONS),
+    garbage=GARBAGE,
+    index=st.integers(0, 20),
+    wire=st.sampled_from([SIGNED_POST, forge(plain(), base_lines(), PARAMS, KEY)]),
+)
+@example(position="body", garbage="x", index=0, wire=SIGNED_POST)  # a framework's text body
+@example(position="url", garbage=None, index=0, wire=SIGNED_POST)
+@example(position="name", garbage=1, index=0, wire=SIGNED_POST)
+@example(position="headers", garbage=None, index=0, wire=SIGNED_POST)
+@example(position="line", garbage=("a", "b", "c"), index=0, wire=SIGNED_POST)
+def test_type_garbage_in_any_position_is_a_signature_error(
+    position: str, garbage: Any, index: int, wire: Wire
+) -> None:
+    """A valid request with None, a number, bytes, an object or a container in one place."""
+    request = (wire.method, wire.url, wire.headers, wire.body)
+    try:
+        verifier().verify(*replaced(request, position, garbage, index), now=NOW)
+    except SignatureError as error:
+        assert error.reason in REASONS
+        assert_no_secret(error, SECRET)
 
 
 @settings(max_examples=300, deadline=None)

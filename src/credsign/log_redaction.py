@@ -5,7 +5,10 @@ query-placed API key or a presigned SigV4 URL would reach log files in clear. Co
 a signer registers the query parameter *names* it sets (``Signer.query_names``, so every
 fact stays with its record type or signing rules); a filter on each logger of those
 clients masks the values of parameters so named, whatever the percent-encoding or the
-case of the name (``api_key=****``). No secret is kept here: only names.
+case of the name (``api_key=****``), and the whole value of any parameter that holds
+such a name and ``=``, as is or percent-decoded up to ``NESTING`` times: a server that
+sends the caller to ``/login?return_to=<the URL it was asked for>`` nests the key
+there (``return_to=****``). No secret is kept here: only names.
 
 ``disable()`` brings raw URLs back (debugging a signature, say); ``enable()`` restores the
 default; ``redact(text)`` masks a text of your own, e.g. ``str(httpx.HTTPStatusError)``;
@@ -45,12 +48,17 @@ _EMITTERS = (
 )
 #: Past this many distinct names every ``name=value`` is masked: bounded, and never a leak.
 MAX_NAMES = 4096
+#: How many layers of percent-encoding a nested query is looked for under (a URL in a
+#: parameter of a URL in a parameter...): each layer is one more linear pass.
+NESTING = 4
 
 # name=value: a name runs between characters that separate it in a URL or a repr, and
 # starts right after one (the lookbehind keeps the scan linear on long runs without "=");
 # a value ends at the next parameter, the fragment or the end of the URL as logged.
 _SEPARATORS = r"""\s=&?#;"'<>/\\,()\[\]{}:@|"""
 _PAIR = re.compile(rf"""(?<![^{_SEPARATORS}])([^{_SEPARATORS}]+)=([^&#\s"'<>\\`]*)""")
+#: A name followed by ``=``, without its value: every pair nested in a value, one by one.
+_NAMED = re.compile(rf"(?<![^{_SEPARATORS}])([^{_SEPARATORS}]+)=")
 
 
 def _key(name: str) -> str:
@@ -58,6 +66,22 @@ def _key(name: str) -> str:
     if "%" in name or "+" in name:
         name = unquote_plus(name)
     return name.lower()
+
+
+def _names(text: str) -> Iterable[str]:
+    """The names followed by ``=`` in ``text``, as compared."""
+    return (_key(match.group(1)) for match in _NAMED.finditer(text)) if "=" in text else ()
+
+
+def _nests(value: str, keys: frozenset[str] | None) -> bool:
+    """Whether ``value``, as is or percent-decoded up to NESTING times, holds a registered
+    name followed by ``=`` (past MAX_NAMES: any name)."""
+    level = 0
+    while not any(keys is None or name in keys for name in _names(value)):
+        if level == NESTING or ("%" not in value and "+" not in value):
+            return False
+        value, level = unquote_plus(value), level + 1
+    return True
 
 
 class QueryRedactor(logging.Filter):
@@ -90,15 +114,19 @@ class QueryRedactor(logging.Filter):
                 self._keys = merged if len(merged) <= MAX_NAMES else None
 
     def redact(self, text: str) -> str:
-        """``text`` with the value of every registered parameter masked."""
+        """``text`` with the value of every registered parameter masked, and every value
+        that nests one (see ``NESTING``)."""
         keys = self._keys
         if "=" not in text or keys == frozenset():
             return text
 
         def mask(match: re.Match[str]) -> str:
-            name, start = match.group(1), match.start()
+            name, value, start = match.group(1), match.group(2), match.start()
             # Past MAX_NAMES (keys None): the value of every query parameter.
             hit = start > 0 and text[start - 1] in "?&;" if keys is None else _key(name) in keys
+            # A nested "=" is "=", "%3D", "%253D"...: only such values are decoded.
+            if not hit and ("=" in value or "3D" in value or "3d" in value):
+                hit = _nests(value, keys)
             return f"{name}={MASK}" if hit else match.group()
 
         return _PAIR.sub(mask, text)

@@ -35,11 +35,12 @@ from credsign.signing.structured_fields import (
     parse_inner_list,
     parse_item,
 )
+from credsign.verify.received import body_bytes, header_lines, key_bytes, moment, text
 
 ALGORITHM = "hmac-sha256"
 _CONTENT_DIGEST = Component("content-digest")
-#: SignatureError reasons: missing, malformed, label, algorithm, unknown_key, too_old,
-#: future, expired, missing_component, content_digest, replay, mismatch.
+#: SignatureError reasons: missing, malformed, label, algorithm, unknown_key, bad_key,
+#: too_old, future, expired, missing_component, content_digest, replay, mismatch.
 
 #: What the verifier requires by default: no part of the target may change unsigned.
 DEFAULT_REQUIRED = ("@method", "@authority", "@path", "@query")
@@ -104,7 +105,8 @@ class Rfc9421Verification:
 class Rfc9421Verifier:
     """Verify ``hmac-sha256`` message signatures under one policy.
 
-    ``key_for`` maps a keyid to its key bytes (None: unknown). The message's
+    ``key_for`` maps a keyid to its key bytes (None: unknown; anything else is
+    ``bad_key``; an exception it raises propagates). The message's
     ``alg`` is never trusted: if present it must be ``hmac-sha256``, and the
     signature is always checked with HMAC-SHA256. ``required`` components must
     be covered (``@target-uri`` also covers ``@scheme @authority @path @query``,
@@ -132,12 +134,19 @@ class Rfc9421Verifier:
         label: str | None = None,
         now: datetime | None = None,
     ) -> Rfc9421Verification:
-        """Verify the signature ``label`` (default: the only one) of a received request."""
-        now = now or datetime.now(timezone.utc)
-        lines = [
-            (name.lower(), value)
-            for name, value in (headers.items() if isinstance(headers, Mapping) else headers)
-        ]
+        """Verify the signature ``label`` (default: the only one) of a received request.
+
+        ``method``, ``url`` and the header lines are str, ``body`` the bytes received
+        (or None); anything else is a SignatureError. ``now`` (timezone-aware) and
+        ``label`` are the caller's own settings: a wrong type is a TypeError.
+        """
+        now = moment(now)
+        if label is not None and not isinstance(label, str):
+            raise TypeError("label must be str or None")
+        method = text(method, "the method")
+        url = text(url, "the URL")
+        lines = header_lines(headers)
+        body = body_bytes(body)
         label, inner_list, proof = _signature(lines, label)
         try:
             items, raw_params = parse_inner_list(inner_list)
@@ -157,9 +166,7 @@ class Rfc9421Verifier:
             raise SignatureError("missing_component", f"the signature does not cover {missing}")
         if body is not None:
             _check_digest(lines, body)
-        key = self.key_for(keyid)
-        if key is None:
-            raise SignatureError("unknown_key", f"no key for keyid {keyid!r}")
+        key = key_bytes(self.key_for(keyid), keyid)
 
         message = _message(method, url, lines)
         try:
@@ -167,8 +174,6 @@ class Rfc9421Verifier:
             expected = HmacSha256Key(key).digest(base.encode())
         except ComponentError as error:
             raise SignatureError("missing_component", str(error)) from None
-        except UnicodeEncodeError:  # a lone surrogate, from a caller's decoding
-            raise SignatureError("malformed", "a covered value is not encodable text") from None
         if not hmac.compare_digest(expected, proof):
             raise SignatureError("mismatch", "the signature does not match the request")
         if nonce is not None and not self.nonce_store.remember(keyid, nonce, last, now):

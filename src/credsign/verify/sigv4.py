@@ -27,6 +27,7 @@ from credsign.signing.sigv4_rules import (
     query_pairs,
     string_to_sign,
 )
+from credsign.verify.received import body_bytes, header_lines, moment, secret_text, text
 
 _AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=(?P<credential>[^,\s]+),\s*"
@@ -63,7 +64,7 @@ class _Claim:
     expires: int | None
 
 
-#: SignatureError reasons: missing, malformed, unknown_key, scope, skew, expired,
+#: SignatureError reasons: missing, malformed, unknown_key, bad_key, scope, skew, expired,
 #: unsigned_header, body_hash, mismatch.
 
 
@@ -84,20 +85,21 @@ def verify_sigv4(
     ``url`` is the request URL as received (percent-encoded path and query);
     ``headers`` the received header lines (repeats allowed); ``body`` the exact
     body bytes, or None to trust a ``x-amz-content-sha256`` header without
-    checking it. ``secret_for`` maps an access key to its secret (None: unknown).
-    ``region``/``service``, when given, must match the signature's scope.
+    checking it (bytes, not the text a framework decoded). ``secret_for`` maps an
+    access key to its secret str (None: unknown; anything else is ``bad_key``; an
+    exception it raises is the application's and propagates). ``region``/``service``,
+    when given, must match the signature's scope; ``now`` must be timezone-aware.
     """
-    now = now or datetime.now(timezone.utc)
-    method = _text(method, "the method")
-    lines = _lines(headers)
-    parts, host = _split(_text(url, "the URL"))
+    now = moment(now)
+    method = text(method, "the method")
+    lines = header_lines(headers)
+    body = body_bytes(body)
+    parts, host = _split(text(url, "the URL"))
     pairs = query_pairs(parts.query)
     claim = _claim(lines, pairs)
     signed_at = _check_time(claim, now, max_skew)
     _check_scope(claim, region, service)
-    secret = secret_for(claim.access_key)
-    if secret is None:
-        raise SignatureError("unknown_key", f"no secret for access key {claim.access_key!r}")
+    secret = secret_text(secret_for(claim.access_key), claim.access_key)
 
     s3 = claim.service in S3_SERVICES
     payload = _payload(lines, body, presigned=claim.expires is not None, s3=s3)
@@ -121,33 +123,6 @@ def verify_sigv4(
         claim.signed_headers,
         presigned=claim.expires is not None,
     )
-
-
-def _text(value: object, what: str) -> str:
-    """``value`` if it is text UTF-8 can encode (the canonical request is hashed as UTF-8)."""
-    if not isinstance(value, str):
-        raise SignatureError("malformed", f"{what} must be str")
-    if not value.isascii():
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            raise SignatureError("malformed", f"{what} is not valid Unicode text") from None
-    return value
-
-
-def _lines(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The received header lines, names lower-cased; anything but str pairs is malformed."""
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    try:
-        pairs: list[object] = list(items)
-    except TypeError:
-        raise SignatureError("malformed", "headers must be (name, value) pairs") from None
-    lines = []
-    for pair in pairs:
-        if not isinstance(pair, tuple) or len(pair) != 2:
-            raise SignatureError("malformed", "headers must be (name, value) pairs")
-        lines.append((_text(pair[0], "a header name").lower(), _text(pair[1], "a header value")))
-    return lines
 
 
 def _split(url: str) -> tuple[SplitResult, str]:
