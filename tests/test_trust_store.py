@@ -21,6 +21,7 @@ from credsign.records import MASK, Record
 from credsign.store import CredentialStore, MasterKey
 from credsign.store.backend import SCHEMA_VERSION
 from credsign.store.fields import split_record
+from credsign.store.migrate import reached_path
 from credsign.testing import records
 from tests.leaks import revealed_secrets
 from tests.test_store import bearer, raw_sql, sqlite_url
@@ -69,6 +70,7 @@ def assert_refused(store: CredentialStore, integration_id: str, auth_id: str) ->
 
 
 # -- 16: every stored field is bound to the seal ---------------------------------------------
+
 
 def _json_containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner)
@@ -186,6 +188,8 @@ def make_schema_1(url: str, key: MasterKey) -> None:
                 )
     raw_sql(url, "UPDATE credsign_meta SET value = '1' WHERE name = 'schema_version'")
     raw_sql(url, "DELETE FROM credsign_meta WHERE name LIKE ?", ("key:%",))
+    if url.startswith("sqlite://"):  # nor had the file beside it recorded schema 2 yet
+        reached_path(Path(url.removeprefix("sqlite://"))).unlink(missing_ok=True)
 
 
 def test_schema_1_stores_are_resealed_on_open(store_url: str, master_key: MasterKey) -> None:

@@ -222,7 +222,10 @@ def test_store_files_are_private_whatever_the_umask(
             store.create("integ-1", bearer())
             files = [
                 database,
-                *(database.with_name(database.name + tail) for tail in ("-wal", "-shm", ".key")),
+                *(
+                    database.with_name(database.name + tail)
+                    for tail in ("-wal", "-shm", ".key", ".schema")
+                ),
             ]
             modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in files}
             store.rotate_master_key()

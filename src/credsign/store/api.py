@@ -7,17 +7,19 @@ patched field by field (``authType`` is permanent), and feed live adapters.
 
 from __future__ import annotations
 
+import builtins
 import os
 import secrets
 import string
 import weakref
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from credsign.errors import ConflictError, IntegrityError, NotFoundError, StoreValidationError
 from credsign.record_input import load_record_data
 from credsign.records import Record, parse_record
+from credsign.store import transfer
 from credsign.store.backend import Row, SqlBackend
 from credsign.store.crypto import KeyFile, Keyring, MasterKey
 from credsign.store.fields import (
@@ -25,34 +27,22 @@ from credsign.store.fields import (
     CREDENTIAL_FIELDS,
     METADATA_FIELDS,
     VIEW_FIELDS,
+    check_id,
     join_record,
     organizations_patched,
     split_record,
 )
+from credsign.store.keys import drop_retired, rotate
 from credsign.store.live import LiveHttpxAuth, LiveSigner, live_requests_auth
 from credsign.store.location import StoreLocation, parse_store_location
 from credsign.store.migrate import prepare, require_listed
-from credsign.store.sealing import listing, seal, unseal
+from credsign.store.sealing import seal, unseal
+from credsign.timestamps import after, instant, now, parse_stored, stored
 
 if TYPE_CHECKING:
     from credsign.adapters.requests import RequestsAuth
 
 _BASE62 = string.digits + string.ascii_letters
-
-
-def check_id(name: str, value: object) -> str:
-    """An integration or auth id: 1-200 printable characters (no surrogates, controls, NUL)."""
-    if not isinstance(value, str) or not 0 < len(value) <= 200 or not value.isprintable():
-        raise StoreValidationError(f"{name} must be 1-200 printable characters")
-    return value
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
 def _load_body(body: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
@@ -122,7 +112,7 @@ class CredentialStore:
                         )
                     key_file.create()
                 keyring = key_file.keyring(previous)
-            prepare(backend, keyring)
+            prepare(backend, keyring, location)
         except BaseException:
             backend.close()
             raise
@@ -134,6 +124,7 @@ class CredentialStore:
         return f"CredentialStore({self.backend!r})"
 
     def close(self) -> None:
+        """Close the database connection(s); ``with CredentialStore.open() as store:`` does it."""
         self.backend.close()
 
     def __enter__(self) -> CredentialStore:
@@ -217,14 +208,15 @@ class CredentialStore:
             check_id("authId", auth_id)
         record = parse_record(data)
         auth_id = auth_id or "auth_" + "".join(secrets.choice(_BASE62) for _ in range(12))
-        now = _timestamp(datetime.now(timezone.utc))
+        at = now()
         public, secret = split_record(record.to_dict(reveal_secrets=True))
-        unsealed = Row(integration_id, auth_id, record.auth_type, public, "", b"", now, now, 1)
+        unsealed = Row(integration_id, auth_id, record.auth_type, public, "", b"", at, at, 1)
         row = self._seal(unsealed, secret)
         self.backend.insert(row)
         return self._view(row)
 
     def get(self, integration_id: str, auth_id: str) -> dict[str, Any]:
+        """The view of one record: its JSON without a secret (``NotFoundError`` if none)."""
         return self._view(self._verified(self._row(integration_id, auth_id)))
 
     def store_credentials(
@@ -251,8 +243,27 @@ class CredentialStore:
         )
 
     def list(self, integration_id: str) -> list[dict[str, Any]]:
+        """The views of an integration's records, without secrets."""
         rows = self.backend.list(check_id("integrationId", integration_id))
         return [self._view(self._verified(row)) for row in rows]
+
+    def integrations(self) -> builtins.list[str]:
+        """The ids of the integrations that have records, sorted."""
+        return self.backend.integrations()
+
+    def export(self, integration_id: str, auth_id: str, *, reveal: bool = False) -> dict[str, Any]:
+        """The record with ids and timestamps; secrets masked unless ``reveal`` (a backup)."""
+        return transfer.export_record(self, integration_id, auth_id, reveal=reveal)
+
+    def import_record(
+        self, body: Mapping[str, Any] | str | bytes, *, replace: bool = False
+    ) -> dict[str, Any]:
+        """Store a revealed :meth:`export` as it was (ids and timestamps); return its view.
+
+        An existing ``authId`` is a :class:`ConflictError` unless ``replace``,
+        which overwrites it (same authType) and moves its ``updatedAt`` forward.
+        """
+        return transfer.import_record(self, body, replace=replace)
 
     def resolve(
         self, integration_id: str, environment: str = "production", label: str | None = None
@@ -289,25 +300,29 @@ class CredentialStore:
         auth_id: str,
         patch: Mapping[str, Any] | str | bytes,
         *,
-        if_updated_at: str | None = None,
+        if_updated_at: str | datetime | None = None,
     ) -> dict[str, Any]:
         """Change the fields present in ``patch``; the rest stay. Refused patches change nothing.
 
         ``headers``: a list replaces all static headers (``[]`` removes them).
         ``apiKey`` merges into the stored one. ``if_updated_at`` makes it a
-        compare-and-set: :class:`ConflictError` if the record changed since.
+        compare-and-set: :class:`ConflictError` unless the record's ``updatedAt``
+        is still that instant (ISO 8601 text with an offset, or an aware datetime).
         """
         check_id("integrationId", integration_id)
         check_id("authId", auth_id)
         changes = _load_body(patch)
+        expected = None if if_updated_at is None else instant(if_updated_at, "if_updated_at")
         read_only = [name for name in METADATA_FIELDS if name in changes]
         if read_only:
             raise StoreValidationError(f"{read_only} cannot be changed")
 
         def change(row: Row) -> Row:
             data = self._record_data(row)  # authenticated before any field of it is used
-            if if_updated_at is not None and row.updated_at != if_updated_at:
-                raise ConflictError(f"{auth_id} changed at {row.updated_at}, not {if_updated_at}")
+            if expected is not None and parse_stored(row.updated_at) != expected:
+                raise ConflictError(
+                    f"{auth_id} changed at {row.updated_at}, not {stored(expected)}"
+                )
             if changes.get("authType", row.auth_type) != row.auth_type:
                 raise StoreValidationError(f"authType is permanent ({row.auth_type})")
             foreign = sorted(
@@ -326,12 +341,8 @@ class CredentialStore:
                 merged.pop(name, None)
             record = parse_record(merged)
             public, secret = split_record(record.to_dict(reveal_secrets=True))
-            updated_at = datetime.now(timezone.utc)
-            previous = _parse_timestamp(row.updated_at)
-            if updated_at <= previous:  # strictly forward, even with a coarse clock
-                updated_at = previous + timedelta(microseconds=1)
             changed = row.changed(
-                public=public, updated_at=_timestamp(updated_at), version=row.version + 1
+                public=public, updated_at=after(row.updated_at), version=row.version + 1
             )
             return self._seal(changed, secret)
 
@@ -342,6 +353,7 @@ class CredentialStore:
         return self._view(row)
 
     def delete(self, integration_id: str, auth_id: str) -> None:
+        """Remove a record (``NotFoundError`` if there is none)."""
         check_id("integrationId", integration_id)
         check_id("authId", auth_id)
         if not self.backend.delete(integration_id, auth_id):
@@ -422,29 +434,19 @@ class CredentialStore:
         Safe to interrupt: rows are re-sealed one transaction at a time and both
         keys are accepted meanwhile. With a key file the new key is saved first
         (``.key.next``), other processes write with it from then on, and
-        reopening resumes; run it again to finish. Retired keys stay in the key
-        file a while, so a straggling write can never be lost.
+        reopening resumes; run it again to finish. The key file keeps up to three
+        retired keys, so a straggling write can never be lost; remove them with
+        :meth:`drop_retired_keys`.
         """
-        key = MasterKey.generate() if new_key is None else MasterKey.parse(new_key)
-        self.backend.register_key(*listing(key))  # listed before any process can write with it
-        if self._key_file is not None:
-            self._key_file.begin_rotation(key)
-            self._follow_key_file(force=True)  # a resumed rotation keeps its first key
-        else:
-            self.keyring = self.keyring.with_key(key)
-        target = self.keyring.current.key_id
+        return rotate(self, new_key)
 
-        def reseal(row: Row) -> Row:
-            return self._seal(row, self._unseal(row))
+    def drop_retired_keys(self) -> builtins.list[str]:
+        """Forget every master key but the current one; return the ids of those dropped.
 
-        count = 0
-        for _ in range(3):  # again for rows another process wrote with an older key meanwhile
-            left = list(self.backend.keys_not(target))
-            if not left:
-                break
-            for integration_id, auth_id in left:
-                if self.backend.update(integration_id, auth_id, reseal) is not None:
-                    count += 1
-        if self._key_file is not None:
-            self._key_file.finish_rotation(self.keyring)
-        return count
+        They leave the key file (if the store has one) and the database's list
+        of accepted keys, so they no longer open the store, and a process still
+        writing with one is refused rather than sealing a row nobody can read.
+        :class:`ConflictError` (nothing dropped) while any record is still sealed
+        with another key, or a key file rotation is unfinished.
+        """
+        return drop_retired(self)

@@ -81,6 +81,8 @@ class SqlBackend(ABC):
     marker = "?"
     #: What makes a SELECT lock the row until commit ("" where BEGIN already locks).
     lock_rows = ""
+    #: The same, shared: writers sealing with one key hold its meta row so (drop_keys waits).
+    share_rows = ""
     #: The driver's exception classes, which :meth:`translate` maps to StoreErrors.
     driver_errors: tuple[type[Exception], ...] = ()
 
@@ -208,9 +210,22 @@ class SqlBackend(ABC):
             ),
         )
 
+    def _require_key(self, cursor: Cursor, key_id: str) -> None:
+        """Refuse a row sealed with a key the database does not list (dropped meanwhile)."""
+        cursor.execute(
+            self._sql(f"SELECT 1 FROM credsign_meta WHERE name = ?{self.share_rows}"),
+            (KEY_PREFIX + key_id,),
+        )
+        if cursor.fetchone() is None:
+            raise IntegrityError(
+                f"master key {key_id} is not one of this store's keys (dropped as retired?): "
+                "reopen the store with its current key"
+            )
+
     @guarded
     def insert(self, row: Row) -> None:
         with self.transaction() as cursor:
+            self._require_key(cursor, row.key_id)
             if self._select(cursor, row.integration_id, row.auth_id) is not None:
                 raise ConflictError(f"{row.integration_id}/{row.auth_id} exists already")
             cursor.execute(
@@ -247,6 +262,16 @@ class SqlBackend(ABC):
             return [self._row(values) for values in cursor.fetchall()]
 
     @guarded
+    def integrations(self) -> builtins.list[str]:
+        """The integration ids that have records, sorted the same on every backend."""
+        with self.transaction(write=False) as cursor:
+            cursor.execute("SELECT DISTINCT integration_id FROM credsign_credentials")
+            found = [row[0] for row in cursor.fetchall()]
+        if not all(isinstance(name, str) for name in found):
+            raise IntegrityError("a stored integration id is not text")
+        return sorted(found)
+
+    @guarded
     def update(self, integration_id: str, auth_id: str, change: Callable[[Row], Row]) -> Row | None:
         """Read, change and write one row under a lock: concurrent writers queue up."""
         with self.transaction() as cursor:
@@ -254,6 +279,7 @@ class SqlBackend(ABC):
             if current is None:
                 return None
             updated = change(current)
+            self._require_key(cursor, updated.key_id)
             self._write(cursor, updated)
             self._bump(cursor)
             return updated
@@ -326,6 +352,37 @@ class SqlBackend(ABC):
                 ),
                 (KEY_PREFIX + key_id, check),
             )
+
+    @guarded
+    def drop_keys(self, keep: str) -> builtins.list[str]:
+        """Unlist every key but ``keep``; return their ids. Refused while a row uses one.
+
+        The keys' meta rows are deleted first: a writer still sealing with one
+        holds its row (:meth:`_require_key`), so the deletion waits for it to
+        commit, the count below sees its row, and the whole drop rolls back. A
+        writer coming later finds its key gone and is refused.
+        """
+        with self.transaction() as cursor:
+            self._require_key(cursor, keep)
+            others = (KEY_PREFIX + "%", KEY_PREFIX + keep)
+            cursor.execute(
+                self._sql("SELECT name FROM credsign_meta WHERE name LIKE ? AND name <> ?"), others
+            )
+            dropped = sorted(str(name).removeprefix(KEY_PREFIX) for (name,) in cursor.fetchall())
+            cursor.execute(
+                self._sql("DELETE FROM credsign_meta WHERE name LIKE ? AND name <> ?"), others
+            )
+            cursor.execute(
+                self._sql("SELECT COUNT(*) FROM credsign_credentials WHERE key_id <> ?"), (keep,)
+            )
+            (count,) = cursor.fetchone()
+            if count:
+                noun = "record is" if count == 1 else "records are"
+                raise ConflictError(
+                    f"{count} {noun} still sealed with another key than {keep}: rotate the "
+                    "master key (`credsign keys rotate`) to re-seal every record, then drop"
+                )
+            return dropped
 
     @guarded
     def migrate(self, version: int, change: Callable[[Row], Row]) -> int:

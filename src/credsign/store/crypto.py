@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import fcntl
 import hashlib
 import hmac
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -187,11 +188,38 @@ class KeyFile:
     def begin_rotation(self, key: MasterKey) -> None:
         _write_keys(self.pending, [key], exclusive=True)  # a resumed rotation keeps its key
 
+    @contextlib.contextmanager
+    def _rewriting(self) -> Iterator[None]:
+        """One rewrite of the key file at a time, across processes (a rotation, a drop)."""
+        descriptor = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT)
+        try:
+            os.fchmod(descriptor, 0o600)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # and with it the lock
+
     def finish_rotation(self, keyring: Keyring, keep: int = 3) -> None:
         """Make the pending key current; keep a few retired keys for stragglers."""
         retired = [key for key in keyring.all_keys() if key.key_id != keyring.current.key_id]
-        _write_keys(self.path, [keyring.current, *retired[-keep:]])
-        self.pending.unlink(missing_ok=True)
+        with self._rewriting():
+            _write_keys(self.path, [keyring.current, *retired[-keep:]])
+            self.pending.unlink(missing_ok=True)
+
+    def drop_unlisted(self, listed: Callable[[], Collection[str]]) -> list[str]:
+        """Remove the retired keys not in ``listed()`` (read under the lock); return their ids.
+
+        The current key always stays. Reading the list under the lock matters: a
+        rotation finishing meanwhile (it takes the lock too) could otherwise
+        retire a key listed after the read, with rows still sealed with it.
+        """
+        with self._rewriting():
+            accepted = set(listed())
+            current, *retired = _read_keys(self.path)
+            kept = [key for key in retired if key.key_id in accepted]
+            if len(kept) < len(retired):
+                _write_keys(self.path, [current, *kept])
+        return sorted({key.key_id for key in retired} - {key.key_id for key in kept})
 
 
 def _stat(path: Path) -> os.stat_result | None:

@@ -15,6 +15,13 @@ METADATA_FIELDS = ("authId", "integrationId", "createdAt", "updatedAt")
 VIEW_FIELDS = ("label", "baseUrl", "contentType", "environment")
 
 
+def check_id(name: str, value: object) -> str:
+    """An integration or auth id: 1-200 printable characters (no surrogates, controls, NUL)."""
+    if not isinstance(value, str) or not 0 < len(value) <= 200 or not value.isprintable():
+        raise StoreValidationError(f"{name} must be 1-200 printable characters")
+    return value
+
+
 def _aliases(model: Any) -> set[str]:
     return {field.alias or name for name, field in model.model_fields.items()}
 

@@ -9,13 +9,20 @@ Whatever is shown of a location (messages, reprs) has its password replaced.
 from __future__ import annotations
 
 import os
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote
 
 from credsign.errors import StoreValidationError
 
 MASK = "****"
+#: Connection parameters libpq keeps secret (its "*" options, and the SCRAM keys).
+SECRET_KEYWORDS = frozenset(
+    {"password", "sslpassword", "oauth_client_secret", "scram_client_key", "scram_server_key"}
+)
+_HEX_DIGITS = frozenset(string.hexdigits)
 _SCHEMES = {"sqlite": "sqlite", "postgresql": "postgresql", "postgres": "postgresql"}
 
 
@@ -79,29 +86,42 @@ def parse_store_location(value: str | os.PathLike[str] | None = None) -> StoreLo
 
 
 def _check_user_info(rest: str) -> None:
-    """Refuse a raw ``@`` or ``/`` in a password: libpq would read part of it as the host."""
+    """Refuse a raw ``@``, ``/`` or ``?`` in user info, where libpq would split it otherwise.
+
+    libpq takes the user info up to the first ``@`` before any ``/``: a raw ``@``
+    or ``/`` in a password makes part of it the host, and a raw ``@`` in a query
+    (``h?password=p@ss``) makes part of the query the user name.
+    """
     authority = rest.split("?", 1)[0]
-    if authority.count("@") > 1 or "/" in authority.rpartition("@")[0]:
+    user_info = rest.split("/", 1)[0].partition("@")
+    if (
+        authority.count("@") > 1
+        or "/" in authority.rpartition("@")[0]
+        or (user_info[1] and "?" in user_info[0])
+    ):
         raise StoreValidationError(
-            "a PostgreSQL URL's password must be percent-encoded (@ is %40, / is %2F)"
+            "a PostgreSQL URL's user name and password must be percent-encoded"
+            " (@ is %40, / is %2F, ? is %3F)"
         )
 
 
 def redact_url(url: str) -> str:
-    """``url`` with the password of its user info and any ``password=`` parameter masked.
+    """``url`` with the password of its user info and every secret parameter masked.
 
-    Works on malformed URLs too, hiding more than needed rather than less: from
-    the first ``:`` after ``://`` to the last ``@`` (if the ``:`` comes first),
-    and everything after ``password=``.
+    libpq percent-decodes parameter names (``pass%77ord`` is ``password``), so
+    names are compared decoded, in any case. Works on malformed URLs too, hiding
+    more than needed rather than less: from the first ``:`` after ``://`` to the
+    last ``@`` (if the ``:`` comes first), and everything after the ``=`` of the
+    first secret parameter (one begins after any ``?`` or ``&``).
     """
     start = url.find("://") + 3
     hidden: list[tuple[int, int]] = []
     colon, at = url.find(":", start), url.rfind("@")
     if start >= 3 and 0 <= colon < at:
         hidden.append((colon + 1, at))
-    parameter = url.lower().find("password=")
-    if parameter >= 0:
-        hidden.append((parameter + len("password="), len(url)))
+    value = _secret_value(url)
+    if value is not None:
+        hidden.append((value, len(url)))
     shown: list[str] = []
     done = 0
     for begin, end in sorted(hidden):
@@ -111,6 +131,28 @@ def redact_url(url: str) -> str:
         shown += [url[done:begin], MASK]
         done = end
     return "".join([*shown, url[done:]])
+
+
+def _secret_value(url: str) -> int | None:
+    """Where the value of the first parameter whose name may be a secret keyword starts."""
+    for begin, char in enumerate(url):
+        if char not in "?&":
+            continue
+        equals = url.find("=", begin + 1)
+        if equals < 0:
+            return None
+        name = url[begin + 1 : equals]
+        if "&" not in name and _is_secret_keyword(name):
+            return equals + 1
+    return None
+
+
+def _is_secret_keyword(name: str) -> bool:
+    """Whether libpq may read ``name`` as a secret keyword (an undecodable one may be)."""
+    escapes = name.split("%")[1:]
+    if any(len(escape) < 2 or not set(escape[:2]) <= _HEX_DIGITS for escape in escapes):
+        return True
+    return unquote(name).casefold() in SECRET_KEYWORDS
 
 
 def _is_unicode(text: str) -> bool:

@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from credsign.errors import ConflictError, StoreError, StoreValidationError
+from credsign.extras import require
 from credsign.store.backend import Cursor, SqlBackend
-from credsign.store.location import MASK, redact_url
+from credsign.store.location import MASK, SECRET_KEYWORDS, redact_url
 
 
 def _parse(psycopg: Any, url: str) -> dict[str, str]:
@@ -34,17 +35,20 @@ class PostgresBackend(SqlBackend):
 
     marker = "%s"
     lock_rows = " FOR UPDATE"
+    share_rows = " FOR SHARE"
     blob_type = "BYTEA"
     schema_lock = "SELECT pg_advisory_xact_lock(7150000001)"  # one schema creator at a time
 
     def __init__(self, url: str) -> None:
-        import psycopg  # the 'store' extra; imported only when PostgreSQL is asked for
+        psycopg = require("psycopg", "store", "a PostgreSQL store")  # only when one is asked for
 
         self._psycopg: Any = psycopg
         self.driver_errors = (psycopg.Error,)
         self.url = redact_url(url)  # for display; the parameters hold the password
         self._params = _parse(psycopg, url)
-        self._hidden = [url] + [value for value in (self._params.get("password"),) if value]
+        self._hidden = [url] + [
+            value for name, value in self._params.items() if name in SECRET_KEYWORDS and value
+        ]
         self._local = threading.local()
         self._start()
 

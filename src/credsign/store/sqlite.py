@@ -48,6 +48,9 @@ class SqliteBackend(SqlBackend):
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            # Text that is not UTF-8 raises UnicodeDecodeError (an IntegrityError quoting
+            # nothing), not sqlite3's OperationalError, whose message quotes the column.
+            connection.text_factory = bytes.decode
             try:
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("PRAGMA synchronous=FULL")  # a returned write survives a crash
