@@ -8,7 +8,9 @@
 * Hypothesis strategies ``records`` and ``requests`` and ``InvalidRecord``
   (``credsign.testing.strategies``; needs ``credsign[testing]``).
 
-Names are imported on first use: httpx's side works without requests or hypothesis.
+Names are imported on first use: httpx's side works without requests or hypothesis,
+and the rest, without their extra, raise an ImportError naming it
+(``VerifyingAdapter`` and ``verifying_session``: ``credsign[requests]``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ Fixtures:
 
 ``options`` are the transports' own: ``app_handler``, ``org``, ``clock``, ``max_skew``.
 Nothing heavy is imported until a fixture is used: the plugin loads in every
-pytest run of an environment where credsign is installed.
+pytest run of an environment where credsign is installed, extras or not, and a
+fixture whose extra is missing fails its test with an ImportError naming it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from credsign.extras import require
 
 if TYPE_CHECKING:
     import requests
@@ -46,6 +49,7 @@ def verifying_transport() -> Callable[..., VerifyingTransport]:
 @pytest.fixture
 def verifying_session() -> Iterator[Callable[..., tuple[requests.Session, VerifyingAdapter]]]:
     """A factory of ``(requests.Session, VerifyingAdapter)`` pairs, the adapter mounted."""
+    require("requests", "requests", "verifying_session")  # at setup, naming the extra if missing
     import requests
 
     from credsign.testing.transport import VerifyingAdapter

@@ -17,12 +17,17 @@ from __future__ import annotations
 import base64
 import copy
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 import httpx
-from hypothesis import strategies as st
 
+from credsign.extras import require
 from credsign.records import Record, parse_record
+
+if TYPE_CHECKING:
+    from hypothesis import strategies as st
+else:  # the 'testing' extra: importing this module is the point of use
+    st = require("hypothesis.strategies", "testing", "credsign.testing.strategies")
 
 __all__ = [
     "AUTH_TYPES",

@@ -31,6 +31,7 @@ import httpx
 
 from credsign.adapters.requests_body import body_bytes
 from credsign.errors import CredsignError, SignatureError
+from credsign.extras import require
 from credsign.records import (
     ApiKeyRecord,
     Aws4Record,
@@ -421,7 +422,7 @@ class VerifyingAdapter(_Verifying, BaseAdapter):
         max_skew: timedelta = DEFAULT_MAX_SKEW,
     ) -> None:
         if requests is None:  # pragma: no cover - only without the requests extra
-            raise ImportError("VerifyingAdapter needs requests: pip install 'credsign[requests]'")
+            require("requests", "requests", "VerifyingAdapter")  # raises, naming the extra
         _Verifying.__init__(self, record, org=org, clock=clock, max_skew=max_skew)
         BaseAdapter.__init__(self)
         self.app_handler = app_handler
