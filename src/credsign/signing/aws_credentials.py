@@ -13,11 +13,29 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from credsign.errors import CredsignError
+from credsign.extras import require
 from credsign.record_fields import header_value, no_control
 
 
 class CredentialsExpiredError(CredsignError):
     """No unexpired AWS credentials could be had: nothing is signed with expired ones."""
+
+
+class CredentialsNotFoundError(CredsignError):
+    """A credential chain (botocore's) found no AWS credentials at all."""
+
+
+#: Where botocore's default chain looks, in its order; said when it found nothing.
+BOTOCORE_CHAIN = (
+    "botocore found no AWS credentials. It looked at: the environment"
+    " (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); AWS_PROFILE's (or the"
+    " default) profile in ~/.aws/credentials and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE,"
+    " AWS_CONFIG_FILE), with its assume-role, SSO and credential_process settings;"
+    " AWS_WEB_IDENTITY_TOKEN_FILE; the container endpoint (AWS_CONTAINER_CREDENTIALS_*);"
+    " and the EC2 instance metadata endpoint (off EC2 it waits for a timeout there:"
+    " AWS_EC2_METADATA_DISABLED=true skips it). Configure one of these, or sign with the"
+    " keys of the AWS4 record itself"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +143,18 @@ def from_botocore(
 
     botocore's ``RefreshableCredentials`` (assume-role, IMDS, SSO...) refresh
     themselves inside ``get_frozen_credentials``; their expiry is read from
-    ``_expiry_time``, the only place botocore keeps it.
+    ``_expiry_time``, the only place botocore keeps it. ``None`` (what
+    ``get_credentials()`` returns when the chain found nothing) raises
+    :class:`CredentialsNotFoundError` here, not at the first request.
     """
+    require("botocore", "aws", "from_botocore")  # no botocore, no botocore credentials
+    if credentials is None:
+        raise CredentialsNotFoundError(BOTOCORE_CHAIN)
+    if not callable(getattr(credentials, "get_frozen_credentials", None)):
+        raise TypeError(
+            "from_botocore takes botocore credentials (session.get_credentials()), "
+            f"not {type(credentials).__name__}"
+        )
 
     def load() -> AwsCredentials:
         frozen = credentials.get_frozen_credentials()

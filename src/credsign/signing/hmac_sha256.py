@@ -6,8 +6,10 @@ import base64
 import secrets
 
 from credsign.errors import CredsignError
+from credsign.record_fields import secret_values
 from credsign.records import HmacSha256Record
 from credsign.signing.base import Clock, HeaderSet, RequestHead, Signer
+from credsign.signing.explanation import Rfc9421Explanation
 from credsign.signing.hmac_key import HmacSha256Key
 from credsign.signing.rfc9421_rules import (
     DIGESTS,
@@ -20,6 +22,7 @@ from credsign.signing.rfc9421_rules import (
     signature_base,
     signature_params,
 )
+from credsign.signing.sign_log import DEBUG, debug_enabled, log_signature
 from credsign.signing.structured_fields import (
     Bare,
     StructuredFieldError,
@@ -43,6 +46,8 @@ _ENCODED_NAMES = {
 
 
 _Shape = tuple[tuple[Component, ...], str, bool]
+#: signature base, signature parameters, covered components, signature, fields to set
+_Computed = tuple[str, str, tuple[Component, ...], str, list[tuple[str, str]]]
 
 
 class HmacSigner(Signer):
@@ -65,12 +70,14 @@ class HmacSigner(Signer):
         "_key",
         "_label",
         "_nonce",
+        "_record",
         "_shapes",
     )
     covers_url = True
 
     def __init__(self, record: HmacSha256Record) -> None:
         super().__init__(record, credential_headers=frozenset({"signature", "signature-input"}))
+        self._record = record  # read only to explain a signature
         self._key = HmacSha256Key(record.secret_bytes())
         constant: list[tuple[str, Bare]] = [("keyid", record.credential("client_id"))]
         if record.include_alg:
@@ -102,7 +109,7 @@ class HmacSigner(Signer):
             self._shapes[key] = shape
         return shape
 
-    def sign(self, head: RequestHead, clock: Clock) -> None:
+    def _compute(self, head: RequestHead, clock: Clock) -> _Computed:
         lines = head.header_lines()
         if self.defaults.pairs:
             present = {name for name, _ in lines}
@@ -147,7 +154,24 @@ class HmacSigner(Signer):
         ]
         if digest_field is not None:
             added.append(("Content-Digest", digest_field))
+        return base, params, covered, proof, added
 
+    def _explanation(self, computed: _Computed) -> Rfc9421Explanation:
+        base, params, covered, proof, added = computed
+        identifiers = tuple(component.identifier for component in covered)
+        hidden = tuple(secret_values(self._record))
+        return Rfc9421Explanation(base, params, identifiers, proof, self._label, (*added,), hidden)
+
+    def explain(self, head: RequestHead, clock: Clock) -> Rfc9421Explanation:
+        """Compute the signature of ``head`` without touching it: the signature base is
+        what a verifier must rebuild byte for byte from the request it receives."""
+        return self._explanation(self._compute(head, clock))
+
+    def sign(self, head: RequestHead, clock: Clock) -> None:
+        computed = self._compute(head, clock)
+        if debug_enabled(DEBUG):  # the one cost of the debug log when it is off
+            log_signature(self._record, self._explanation(computed))
+        added = computed[4]
         if self.defaults.pairs:  # everything computed: only now touch the request
             head.fill_headers(self.defaults)
         encoded = tuple([(*_ENCODED_NAMES[name], value.encode()) for name, value in added])

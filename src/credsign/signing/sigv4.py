@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from credsign.errors import CredsignError
-from credsign.records import MASK, Aws4Record
+from credsign.record_fields import secret_values
+from credsign.records import Aws4Record
 from credsign.signing.aws_credentials import (
     AwsCredentials,
     AwsCredentialSource,
@@ -14,6 +14,8 @@ from credsign.signing.aws_credentials import (
     StaticCredentials,
 )
 from credsign.signing.base import Clock, HeaderSet, RequestHead, Signer
+from credsign.signing.explanation import Sigv4Explanation as Sigv4Explanation  # re-exported
+from credsign.signing.sign_log import DEBUG, debug_enabled, log_signature
 from credsign.signing.sigv4_rules import (
     ALGORITHM,
     S3_SERVICES,
@@ -47,8 +49,10 @@ SIGNING_PARAMS = frozenset(
 
 _CACHE_SIZE = 256
 #: canonical request, string to sign, signature, headers to set, new query (None: unchanged),
-#: stale headers to remove
-_Computed = tuple[str, str, str, tuple[tuple[str, str], ...], str | None, tuple[str, ...]]
+#: stale headers to remove, the credentials signed with
+_Computed = tuple[
+    str, str, str, tuple[tuple[str, str], ...], str | None, tuple[str, ...], AwsCredentials
+]
 _ENCODED_NAMES = {
     name: (name.encode(), name.lower().encode())
     for name in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-SHA256")
@@ -80,6 +84,7 @@ class Sigv4Signer(Signer):
         "_paths",
         "_presign",
         "_queries",
+        "_record",
         "_region",
         "_scope_suffix",
         "_service",
@@ -99,6 +104,7 @@ class Sigv4Signer(Signer):
         sign_session_token: bool = True,
     ) -> None:
         super().__init__(record, credential_headers=SIGNING_HEADERS)
+        self._record = record  # read only to explain a signature
         self.query_names = SIGNING_PARAMS
         s3 = record.service in S3_SERVICES
         self._presign = record.signature_location == "query"
@@ -229,7 +235,12 @@ class Sigv4Signer(Signer):
             replaced = {name.lower() for name, _ in added}
             stale = [name for name in dict.fromkeys(stale) if name not in replaced]
         new_query = None if sent_query == raw_query else sent_query
-        return request, to_sign, proof, tuple(added), new_query, tuple(stale)
+        return request, to_sign, proof, tuple(added), new_query, tuple(stale), credentials
+
+    def _explanation(self, computed: _Computed) -> Sigv4Explanation:
+        credentials = computed[6]
+        outputs = (credentials.secret_key, credentials.session_token or "")
+        return Sigv4Explanation(*computed[:6], hidden=(*secret_values(self._record), *outputs))
 
     def explain(self, head: RequestHead, clock: Clock) -> Sigv4Explanation:
         """Compute the signature of ``head`` without touching it.
@@ -237,10 +248,13 @@ class Sigv4Signer(Signer):
         The canonical request and string to sign are what AWS echoes in a
         ``SignatureDoesNotMatch`` error: compare them to find what differs.
         """
-        return Sigv4Explanation(*self._compute(head, clock))
+        return self._explanation(self._compute(head, clock))
 
     def sign(self, head: RequestHead, clock: Clock) -> None:
-        _, _, _, added, query, stale = self._compute(head, clock)  # first: errors change nothing
+        computed = self._compute(head, clock)  # first: errors change nothing
+        if debug_enabled(DEBUG):  # the one cost of the debug log when it is off
+            log_signature(self._record, self._explanation(computed))
+        _, _, _, added, query, stale, _ = computed
         if self.defaults.pairs:
             head.fill_headers(self.defaults)
         for name in stale:
@@ -250,49 +264,6 @@ class Sigv4Signer(Signer):
             head.set_headers(HeaderSet(added, encoded))
         if query is not None:
             head.set_query(query)  # what is sent must be what was signed
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class Sigv4Explanation:
-    """What a SigV4 signature was computed over, and what it adds to the request.
-
-    The fields hold exactly what was signed, session token included; ``repr``
-    and ``str`` (what ends up in logs and tracebacks) show the token masked.
-    """
-
-    canonical_request: str
-    string_to_sign: str
-    signature: str
-    headers: tuple[tuple[str, str], ...]  # holds the session token
-    query: str | None  # the query to send, when it changes
-    stale_headers: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        return (
-            f"Sigv4Explanation(canonical_request={_masked(self.canonical_request)!r}, "
-            f"string_to_sign={self.string_to_sign!r}, signature={self.signature!r}, "
-            f"stale_headers={self.stale_headers!r})"
-        )
-
-
-_SESSION_HEADER_LINE = "x-amz-security-token:"
-_SESSION_PARAM = "X-Amz-Security-Token="
-
-
-def _masked(canonical_request: str) -> str:
-    """``canonical_request`` with the session token's header line and parameter masked."""
-    lines = canonical_request.split("\n")
-    if len(lines) > 2:  # the canonical query
-        params = lines[2].split("&")
-        lines[2] = "&".join(
-            [_SESSION_PARAM + MASK if p.startswith(_SESSION_PARAM) else p for p in params]
-        )
-    return "\n".join(
-        [
-            _SESSION_HEADER_LINE + MASK if line.startswith(_SESSION_HEADER_LINE) else line
-            for line in lines
-        ]
-    )
 
 
 def _record_keys(record: Aws4Record) -> StaticCredentials:
