@@ -2,7 +2,9 @@
 
 ``compile_signer(record)`` signs with the keys in an ``AWS4`` record. To sign
 with keys that rotate (botocore's default chain: environment, profile, IMDS,
-assume-role...), give the signer a source instead::
+assume-role...), give the signer a source instead (off EC2, set
+``AWS_EC2_METADATA_DISABLED=true``, or a chain that finds nothing first waits
+for the metadata endpoint to time out)::
 
     import botocore.session
     from credsign.aws import Sigv4Signer, from_botocore
@@ -15,6 +17,7 @@ from credsign.signing.aws_credentials import (
     AwsCredentials,
     AwsCredentialSource,
     CredentialsExpiredError,
+    CredentialsNotFoundError,
     RefreshingCredentials,
     StaticCredentials,
     from_botocore,
@@ -25,6 +28,7 @@ __all__ = [
     "AwsCredentialSource",
     "AwsCredentials",
     "CredentialsExpiredError",
+    "CredentialsNotFoundError",
     "RefreshingCredentials",
     "Sigv4Explanation",
     "Sigv4Signer",

@@ -19,6 +19,7 @@ from credsign.cli.common import (
     read_input,
 )
 from credsign.errors import StoreValidationError
+from credsign.timestamps import instant
 
 if TYPE_CHECKING:
     from credsign.store import MasterKey
@@ -39,14 +40,40 @@ def auth_get(args: argparse.Namespace) -> int:
 
 def auth_list(args: argparse.Namespace) -> int:
     with open_store(args) as store:
-        print_json(store.list(args.integration))
+        print_json(
+            store.integrations() if args.integration is None else store.list(args.integration)
+        )
+    return EXIT_OK
+
+
+def auth_export(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        print_json(store.export(args.integration, args.auth_id, reveal=args.reveal))
+    if not args.reveal:
+        sys.stderr.write(
+            f"{PROG}: secrets are masked: this export is for reading; "
+            "export with --reveal for a backup that imports\n"
+        )
+    return EXIT_OK
+
+
+def auth_import(args: argparse.Namespace) -> int:
+    body = read_input(args.json, "JSON")
+    with open_store(args) as store:
+        print_json(store.import_record(body, replace=args.replace))
     return EXIT_OK
 
 
 def auth_update(args: argparse.Namespace) -> int:
+    expected = None
+    if args.if_updated_at is not None:
+        try:
+            expected = instant(args.if_updated_at, "--if-updated-at")
+        except StoreValidationError as error:
+            raise CliError(str(error), EXIT_USAGE) from None
     patch = read_input(args.json, "JSON")
     with open_store(args) as store:
-        view = store.update(args.integration, args.auth_id, patch, if_updated_at=args.if_updated_at)
+        view = store.update(args.integration, args.auth_id, patch, if_updated_at=expected)
         print_json(view)
     return EXIT_OK
 
@@ -92,6 +119,16 @@ def keys_rotate(args: argparse.Namespace) -> int:
             f"{PROG}: now set CREDSIGN_MASTER_KEY to the value of ${args.new_key_env}: "
             "the old key no longer decrypts this store\n"
         )
+    return EXIT_OK
+
+
+def keys_drop_retired(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        dropped = store.drop_retired_keys()
+        key_id = store.keyring.current.key_id
+    noun = "key" if len(dropped) == 1 else "keys"
+    shown = f" ({', '.join(dropped)})" if dropped else ""
+    sys.stdout.write(f"dropped {len(dropped)} retired master {noun}{shown}; current: {key_id}\n")
     return EXIT_OK
 
 

@@ -50,17 +50,14 @@ def open_store(
     """The store named by ``--store`` or ``$CREDSIGN_STORE``, parsed by the store itself."""
     try:
         from credsign.store import CredentialStore
-    except ImportError as error:
-        raise CliError(
-            f"the credential store needs the 'store' extra ({error.name} is missing): "
-            "pip install 'credsign[store]'"
-        ) from None
+    except ImportError as error:  # the extra is missing: the message names it
+        raise CliError(str(error)) from None
     try:
         return CredentialStore.open(args.store, previous_keys=previous_keys)
     except StoreValidationError as error:
         raise CliError(f"cannot open store: {error}", EXIT_USAGE) from None
     except ImportError as error:
-        raise CliError(f"cannot open store: {error.name} is not installed") from None
+        raise CliError(f"cannot open store: {error}") from None  # psycopg, for PostgreSQL
     except OSError as error:
         raise CliError(f"cannot open store: {error}") from None
 

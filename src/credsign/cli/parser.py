@@ -9,10 +9,13 @@ from collections.abc import Callable
 from credsign.cli.commands import (
     auth_create,
     auth_delete,
+    auth_export,
     auth_get,
+    auth_import,
     auth_list,
     auth_update,
     credentials_store,
+    keys_drop_retired,
     keys_rotate,
     providers_list,
     providers_show,
@@ -25,9 +28,11 @@ EXIT_CODES_HELP = """\
 exit status:
   0  success
   1  any other error (e.g. a URL outside the record's baseUrl, store unreachable)
-  2  usage error or invalid input (bad options, invalid record JSON, refused update)
+  2  usage error or invalid input (bad options, invalid record JSON, refused update,
+     a --if-updated-at that is not an ISO 8601 time with an offset, a masked import)
   3  no such credential record
-  4  conflict (the record changed since --if-updated-at)
+  4  conflict (the record changed since --if-updated-at, an imported authId exists,
+     a retired key still seals a record)
   5  integrity error (wrong master key, or a tampered row)
   6  the provider refused the credentials (credentials store: probe answered 401/403)
 
@@ -119,8 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command(auth_commands, "get", "print a record's view", auth_get)
     integration(sub)
 
-    sub = command(auth_commands, "list", "print the views of an integration's records", auth_list)
-    integration(sub, auth_id=False)
+    sub = command(
+        auth_commands,
+        "list",
+        "print the views of an integration's records, or the integrations",
+        auth_list,
+        "Print the views of INTEGRATION's records (JSON); without INTEGRATION, the ids "
+        "of the integrations that have records (a JSON array).",
+    )
+    sub.add_argument("integration", metavar="INTEGRATION", nargs="?", help="the integration id")
 
     sub = command(
         auth_commands,
@@ -135,11 +147,42 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--if-updated-at",
         metavar="TS",
-        help="only if the record's updatedAt is still TS (else exit 4)",
+        help="only if the record's updatedAt is still the instant TS (ISO 8601 with an "
+        "offset: Z and +00:00 are the same; else exit 4)",
     )
 
     sub = command(auth_commands, "delete", "delete a record", auth_delete)
     integration(sub)
+
+    sub = command(
+        auth_commands,
+        "export",
+        "print a whole record with its ids and timestamps (JSON)",
+        auth_export,
+        "Print the record with authId, integrationId, createdAt and updatedAt. Secrets "
+        "are masked unless --reveal; only a revealed export can be imported (a backup, "
+        "or a move to another store): keep it as safe as the master key.",
+    )
+    integration(sub)
+    sub.add_argument(
+        "--reveal", action="store_true", help="include the secrets (careful: for backups)"
+    )
+
+    sub = command(
+        auth_commands,
+        "import",
+        "store an exported record as it was; print its view",
+        auth_import,
+        "Store a record exported with --reveal, keeping its authId, integrationId, "
+        "createdAt and updatedAt; its secrets are sealed with this store's key. An "
+        "existing authId is a conflict (exit 4) unless --replace, which overwrites the "
+        "record (same authType) and moves its updatedAt forward. A masked export is "
+        "refused (exit 2).",
+    )
+    sub.add_argument("--json", metavar="FILE|-", required=True, help="the export: " + json_help)
+    sub.add_argument(
+        "--replace", action="store_true", help="overwrite a record with the same authId"
+    )
 
     keys_commands = topic(
         "keys",
@@ -152,7 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
         "re-encrypt every record under a new master key",
         keys_rotate,
         "Re-encrypt every record under a new master key; print how many. With a key "
-        "file, a new key is generated and replaces it. With $CREDSIGN_MASTER_KEY set, "
+        "file, a new key is generated and becomes its first line; the key file keeps up "
+        "to 3 retired keys after it, for writes that raced the rotation (keys "
+        "drop-retired removes them). With $CREDSIGN_MASTER_KEY set, "
         "the new key must come from the environment variable named by --new-key-env; "
         "afterwards, set CREDSIGN_MASTER_KEY to it. Safe to run again if interrupted.",
     )
@@ -160,6 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--new-key-env",
         metavar="NAME",
         help="the environment variable holding the new key (base64 of 32 bytes)",
+    )
+    command(
+        keys_commands,
+        "drop-retired",
+        "forget the master keys a rotation retired",
+        keys_drop_retired,
+        "Remove the retired master keys from the key file and from the store's list of "
+        "accepted keys, so they no longer open it; print their ids. Refused (exit 4) "
+        "while any record is still sealed with one (run keys rotate again first) or a "
+        "rotation is unfinished. Safe while other processes use the store.",
     )
 
     sub = command(
@@ -187,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--data-file", metavar="FILE|-", help="the request body from a file or stdin")
     sub.add_argument(
         "--reveal", action="store_true", help="print credentials in clear (careful: secrets)"
+    )
+    sub.add_argument(
+        "--explain",
+        action="store_true",
+        help="print what the signature covers instead (AWS4: canonical request and string "
+        "to sign; HMAC_SHA256: signature base), to debug a signature mismatch",
     )
 
     credentials_commands = topic(

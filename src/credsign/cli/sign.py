@@ -12,7 +12,10 @@ import httpx
 from credsign.adapters.httpx import HttpxAuth
 from credsign.cli.common import EXIT_OK, EXIT_USAGE, CliError, open_store, read_input
 from credsign.cli.redaction import redact
-from credsign.signing import compile_signer
+from credsign.debugging import Sigv4Explanation, explain, explainable
+from credsign.records import Record
+from credsign.signing import Signer, compile_signer
+from credsign.signing.sign_log import title
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110: methods, header names
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")  # visible ASCII, space and tab
@@ -59,7 +62,10 @@ def sign(args: argparse.Namespace) -> int:
     request = httpx.Request(args.method, url, headers=headers, content=body)
     with open_store(args) as store:
         record = store.record(args.integration, args.auth_id)
-    flow = HttpxAuth(compile_signer(record)).sync_auth_flow(request)
+    signer = compile_signer(record)
+    if args.explain:
+        return _explain(record, signer, request, reveal=args.reveal)
+    flow = HttpxAuth(signer).sync_auth_flow(request)
     signed = next(flow)  # signs in place; nothing is sent
     flow.close()
 
@@ -80,4 +86,21 @@ def sign(args: argparse.Namespace) -> int:
     if not args.reveal:
         output = redact(record, request_line, header_lines, output)
     sys.stdout.write(output if content else output + "\n")
+    return EXIT_OK
+
+
+def _explain(record: Record, signer: Signer, request: httpx.Request, *, reveal: bool) -> int:
+    """Print what the signature covers (``--explain``), as the debug log shows it."""
+    if not explainable(signer):
+        raise CliError(
+            f"--explain shows AWS4 and HMAC_SHA256 signatures; a {record.auth_type} record "
+            "signs nothing: drop --explain to see the headers it sets",
+            EXIT_USAGE,
+        )
+    explanation = explain(signer, request)
+    output = f"{title(record)}:\n{explanation.describe(reveal=reveal)}\n"
+    if not reveal:  # the explanation masks; the printed request's rules apply on top
+        query = explanation.query if isinstance(explanation, Sigv4Explanation) else None
+        output = redact(record, f"?{query or ''}", list(explanation.headers), output)
+    sys.stdout.write(output)
     return EXIT_OK
